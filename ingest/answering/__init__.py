@@ -1,0 +1,1 @@
+"""Answering: the protocol (XML and German text) and the outbox writer."""

@@ -1,0 +1,41 @@
+"""Writing protocols into a sender's outbox so that a reader never sees half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ingest.answering.protocol import Verdict, to_text, to_xml
+
+
+def protocol_stem(filename: str, delivery_id: str) -> str:
+    """``<stem>.<LieferungsId>.protokoll`` where stem is the name without its last extension."""
+    stem = Path(filename).stem or "datei"
+    return f"{stem}.{delivery_id}.protokoll"
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write to a hidden temporary file in the same folder, fsync, then rename into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_protocol(outbox: Path, verdict: Verdict) -> Path:
+    """Write the text version first and the XML last: the XML's arrival means "complete"."""
+    folder = outbox / verdict.sender
+    stem = protocol_stem(verdict.filename, verdict.delivery_id)
+    write_atomically(folder / f"{stem}.txt", to_text(verdict).encode("utf-8"))
+    xml_path = folder / f"{stem}.xml"
+    write_atomically(xml_path, to_xml(verdict))
+    return xml_path

@@ -1,0 +1,153 @@
+"""The Verarbeitungsprotokoll: what every delivery gets back, as XML and as German text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+from lxml import etree
+
+from ingest.validating.findings import Finding
+from ingest.validating.schema import PROTOCOL_SCHEMA, compiled
+
+NS = "urn:zvk-ingest:protokoll:1"
+RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
+RESULT_SENTENCES = {
+    "fehlerfrei": "Alle Meldungen wurden fehlerfrei angenommen.",
+    "hinweise": "Alle Meldungen wurden angenommen; bitte beachten Sie die Hinweise.",
+    "teilweise_abgewiesen": "Ein Teil der Meldungen wurde abgewiesen; die übrigen wurden angenommen.",
+    "abgewiesen": "Die Lieferung wurde abgewiesen; keine Meldung wurde übernommen.",
+    "doppelt": "Diese Datei wurde bereits verarbeitet; nichts wurde übernommen.",
+}
+TEST_SENTENCE = "Testlieferung: geprüft wie eine echte Lieferung, nichts wurde übernommen."
+
+
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    satz: int
+    meldungs_id: str
+    versicherungsnummer: str
+
+
+@dataclass
+class Verdict:
+    """Everything the protocol of one delivery says."""
+
+    delivery_id: str
+    sender: str
+    filename: str
+    sha256: str
+    received_at: datetime
+    processed_at: datetime
+    test: bool
+    ruleset: str
+    result: str
+    total: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    file_number: int | None = None
+    file_kind: str | None = None
+    duplicate_of: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    assignments: list[Assigned] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _stamp(moment: datetime) -> str:
+    """Times in the protocol are the fund's local time, with their offset."""
+    return moment.astimezone(BERLIN).isoformat(timespec="seconds")
+
+
+def to_xml(verdict: Verdict) -> bytes:
+    """The protocol as UTF-8 XML, valid against ``protokoll-1.xsd``."""
+    root = etree.Element(_q("Verarbeitungsprotokoll"), nsmap={None: NS}, Version="1")
+
+    def text(name: str, value: str) -> None:
+        etree.SubElement(root, _q(name)).text = value
+
+    text("LieferungsId", verdict.delivery_id)
+    text("Absender", verdict.sender)
+    text("Dateiname", verdict.filename)
+    text("SHA256", verdict.sha256)
+    if verdict.file_number is not None:
+        text("Dateifolgenummer", str(verdict.file_number))
+    if verdict.file_kind is not None:
+        text("Dateiart", verdict.file_kind)
+    text("Eingang", _stamp(verdict.received_at))
+    text("Verarbeitet", _stamp(verdict.processed_at))
+    text("Test", "true" if verdict.test else "false")
+    text("Regelwerk", verdict.ruleset)
+    text("Ergebnis", verdict.result)
+    if verdict.duplicate_of is not None:
+        text("Bezug", verdict.duplicate_of)
+    etree.SubElement(
+        root,
+        _q("Meldungen"),
+        Gesamt=str(verdict.total),
+        Angenommen=str(verdict.accepted),
+        Abgewiesen=str(verdict.rejected),
+    )
+    for finding in verdict.findings:
+        element = etree.SubElement(root, _q("Befund"), Code=finding.code, Schwere=finding.severity)
+        for attribute, value in (
+            ("Satz", finding.satz),
+            ("MeldungsId", finding.meldungs_id),
+            ("Zeile", finding.line),
+            ("Spalte", finding.column),
+            ("Feld", finding.field),
+        ):
+            if value is not None:
+                element.set(attribute, str(value))
+        element.text = finding.message
+    for assigned in verdict.assignments:
+        etree.SubElement(
+            root,
+            _q("Rueckmeldung"),
+            Satz=str(assigned.satz),
+            MeldungsId=assigned.meldungs_id,
+            Versicherungsnummer=assigned.versicherungsnummer,
+        )
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def validate_xml(document: bytes) -> list[str]:
+    """Schema errors of a protocol document (an empty list when it is valid)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    schema = compiled(PROTOCOL_SCHEMA)
+    tree = etree.fromstring(document, parser)
+    if schema.validate(tree):
+        return []
+    return [f"{e.line}:{e.column} {e.message}" for e in schema.error_log]
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=False,  # plain text for people, never HTML  # noqa: S701
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def to_text(verdict: Verdict) -> str:
+    """The protocol in German for a person."""
+    template = _environment().get_template("protokoll.txt.j2")
+    return template.render(
+        v=verdict,
+        sentence=RESULT_SENTENCES[verdict.result],
+        test_sentence=TEST_SENTENCE,
+        stamp=_stamp,
+    )

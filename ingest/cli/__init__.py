@@ -1,0 +1,1 @@
+"""The ``zvk`` command line: thin commands over the library functions."""

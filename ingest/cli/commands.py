@@ -1,0 +1,219 @@
+"""Set-up and processing commands: init, members, senders, ingest, check, serve."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ingest.answering.protocol import Verdict, to_text, to_xml
+from ingest.cli.main import app, fail, settings_of
+from ingest.errors import UsageError
+from ingest.home import initialise, sender_folders
+from ingest.pipeline import Service, grade
+from ingest.storing.db import make_engine, require_schema, session_factory
+from ingest.storing.registry import Grant, add_member, add_sender
+from ingest.validating.booking_keys import load_booking_keys
+from ingest.validating.checker import FileCheck
+from ingest.validating.findings import load_catalogue
+from ingest.validating.peek import peek_sender
+
+members_app = typer.Typer(help="The fund's members and their billing offices.", no_args_is_help=True)
+senders_app = typer.Typer(help="Senders (data centers, members) and what they may report.", no_args_is_help=True)
+app.add_typer(members_app, name="members")
+app.add_typer(senders_app, name="senders")
+
+OK_RESULTS = ("fehlerfrei", "hinweise")
+ExistingFiles = Annotated[
+    list[Path],
+    typer.Argument(exists=True, dir_okay=False, readable=True, help="Report files (Meldedatei)."),
+]
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the home, the database schema and the SFTP host keys; again: changes nothing.
+
+    Example: zvk --home /srv/zvk init
+    """
+    settings = settings_of(ctx)
+    made = initialise(settings)
+    for item in made:
+        typer.echo(f"created {item}")
+    typer.echo(f"home {settings.home} is ready" + ("" if made else " (nothing to do)"))
+
+
+@members_app.command("add")
+def members_add(
+    ctx: typer.Context,
+    mitgliedsnummer: Annotated[str, typer.Argument(help="6-digit member number.")],
+    name: Annotated[str, typer.Option("--name", help="Name of the member.")],
+    abrechnungsstelle: Annotated[
+        list[str], typer.Option("--abrechnungsstelle", help="3-digit billing office (repeat).")
+    ],
+) -> None:
+    """Register a member and its billing offices (again: adds new billing offices).
+
+    Example: zvk members add 100001 --name "Stadt Musterhausen" --abrechnungsstelle 001
+    """
+    settings = settings_of(ctx)
+    sessions = _sessions(settings)
+    with sessions.begin() as session:
+        add_member(session, mitgliedsnummer, name, abrechnungsstelle)
+    typer.echo(f"member {mitgliedsnummer}: billing offices {', '.join(abrechnungsstelle)}")
+
+
+@senders_app.command("add")
+def senders_add(
+    ctx: typer.Context,
+    betriebsnummer: Annotated[str, typer.Argument(help="8-digit Betriebsnummer of the sender.")],
+    name: Annotated[str, typer.Option("--name", help="Name of the sender.")],
+    kind: Annotated[str, typer.Option("--kind", help="rechenzentrum or mitglied.")],
+    authorize: Annotated[
+        list[str] | None,
+        typer.Option("--authorize", help="MITGLIED or MITGLIED/NNN the sender may report for."),
+    ] = None,
+) -> None:
+    """Register a sender and what it may report for; creates its inbox and outbox.
+
+    Example: zvk senders add 66667777 --name "Rechenzentrum Nord" --kind rechenzentrum --authorize 100001
+    """
+    settings = settings_of(ctx)
+    grants = [Grant.parse(text) for text in authorize or []]
+    with _sessions(settings).begin() as session:
+        add_sender(session, betriebsnummer, name, kind, grants)
+    sender_folders(settings, betriebsnummer)
+    typer.echo(f"sender {betriebsnummer}: inbox {settings.inbox / betriebsnummer}")
+
+
+def _sessions(settings):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings)
+    require_schema(engine)
+    return session_factory(engine)
+
+
+def _summary(name: str, verdict: Verdict) -> str:
+    return (
+        f"{name}\t{verdict.delivery_id}\t{verdict.result}\t"
+        f"gesamt={verdict.total} angenommen={verdict.accepted} abgewiesen={verdict.rejected}"
+    )
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    files: ExistingFiles,
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="Betriebsnummer the files arrive from.")
+    ] = None,
+    test: Annotated[bool, typer.Option("--test", help="Test delivery: nothing is committed.")] = False,
+) -> None:
+    """Process files now, exactly as if they had arrived in the sender's inbox.
+
+    Prints one line per file: name, LieferungsId, Ergebnis, counts. Exit status 0 when every
+    file is fehlerfrei or hinweise, 1 otherwise.
+
+    Example: zvk ingest JM-2026.xml --sender 66667777
+    """
+    settings = settings_of(ctx)
+    service = Service.open(settings)
+    worst = 0
+    for path in files:
+        sender_number = sender or peek_sender(path)
+        if sender_number is None:
+            fail(f"{path}: the Absender cannot be read from the file; name it with --sender")
+        verdict = service.ingest(path, sender_number=sender_number, test=test)
+        typer.echo(_summary(path.name, verdict))
+        if verdict.result not in OK_RESULTS:
+            worst = 1
+    raise typer.Exit(worst)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    files: ExistingFiles,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text or xml.", case_sensitive=False)
+    ] = "text",
+) -> None:
+    """Check files without home or database and print their protocols; commits nothing.
+
+    Runs the schema and every check that needs no stored state (docs/codes.md lists them).
+
+    Example: zvk check --format xml monat-2026-10.xml
+    """
+    if output_format not in ("text", "xml"):
+        fail("--format must be text or xml")
+    settings = settings_of(ctx)
+    catalogue = load_catalogue()
+    worst = 0
+    for path in files:
+        received = datetime.now(UTC)
+        size = path.stat().st_size
+        outcome = FileCheck(
+            path=path,
+            size=size,
+            sender_number=None,
+            test=False,
+            received_at=received,
+            settings=settings,
+            catalogue=catalogue,
+            booking_keys=load_booking_keys(),
+        ).run()
+        sha = _sha256(path)
+        header = outcome.header
+        file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
+        verdict = Verdict(
+            delivery_id=f"PRUEFUNG-{sha[:12].upper()}",
+            sender=header.sender if header else "00000000",
+            filename=path.name,
+            sha256=sha,
+            received_at=received,
+            processed_at=datetime.now(UTC),
+            test=outcome.test,
+            ruleset=f"Meldedatei 1, Regelwerk {catalogue.version}",
+            result=grade(outcome.total, outcome.accepted, outcome.findings),
+            total=outcome.total,
+            accepted=0 if file_rejected else outcome.accepted,
+            rejected=outcome.total - (0 if file_rejected else outcome.accepted),
+            file_number=header.file_number if header else None,
+            file_kind=header.file_kind if header else None,
+            findings=outcome.findings,
+        )
+        if output_format == "xml":
+            typer.echo(to_xml(verdict).decode("utf-8"), nl=False)
+        else:
+            typer.echo(to_text(verdict))
+        if verdict.result not in OK_RESULTS:
+            worst = 1
+    raise typer.Exit(worst)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the service: drop-folder watcher (SFTP server and scheduler follow).
+
+    Stops cleanly on SIGTERM and SIGINT.
+
+    Example: ZVK_HOME=/srv/zvk zvk serve
+    """
+    from ingest.service import serve as run_service
+
+    settings = settings_of(ctx)
+    run_service(settings)
+
+
+__all__ = ["UsageError"]

@@ -1,0 +1,187 @@
+"""Operators' views: the delivery ledger and the export of committed reports."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from ingest.cli.main import app, fail, settings_of
+from ingest.storing.db import make_engine, require_schema, session_factory
+from ingest.storing.models import BillingOffice, Delivery, FindingRow, Member, Report
+
+deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
+export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(export_app, name="export")
+
+RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
+EXPORT_COLUMNS = [
+    "meldungs_id",
+    "absender",
+    "art",
+    "mitgliedsnummer",
+    "abrechnungsstelle",
+    "rvnr",
+    "versicherungsnummer",
+    "storniert",
+    "lieferungs_id",
+    "satz",
+    "beginn",
+    "ende",
+    "jahr",
+    "monat",
+    "bezug",
+]
+
+
+def _sessions(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    engine = make_engine(settings_of(ctx))
+    require_schema(engine)
+    return session_factory(engine)
+
+
+@deliveries_app.command("list")
+def deliveries_list(
+    ctx: typer.Context,
+    sender: Annotated[str | None, typer.Option("--sender", help="Only this Betriebsnummer.")] = None,
+    ergebnis: Annotated[str | None, typer.Option("--ergebnis", help="Only this result.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 100,
+) -> None:
+    """The deliveries, newest first.
+
+    Example: zvk deliveries list --sender 66667777 --ergebnis abgewiesen
+    """
+    if ergebnis is not None and ergebnis not in RESULTS:
+        fail(f"--ergebnis must be one of {', '.join(RESULTS)}")
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if sender:
+        query = query.where(Delivery.sender_number == sender)
+    if ergebnis:
+        query = query.where(Delivery.result == ergebnis)
+    with _sessions(ctx)() as session:
+        rows = list(session.scalars(query))
+    typer.echo("LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen")
+    for d in rows:
+        typer.echo(
+            f"{d.delivery_id}\t{d.sender_number}\t{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.filename}"
+            f"\t{d.state}\t{d.result or '-'}{' (Test)' if d.test else ''}"
+            f"\t{d.total}\t{d.accepted}\t{d.rejected}"
+        )
+
+
+@deliveries_app.command("show")
+def deliveries_show(
+    ctx: typer.Context,
+    lieferungs_id: Annotated[str, typer.Argument(help="The delivery's LieferungsId.")],
+) -> None:
+    """One delivery with its findings.
+
+    Example: zvk deliveries show 20261128-093000-3F9A2C
+    """
+    with _sessions(ctx)() as session:
+        d = session.scalar(select(Delivery).where(Delivery.delivery_id == lieferungs_id))
+        if d is None:
+            fail(f"no delivery {lieferungs_id}")
+        findings = list(
+            session.scalars(
+                select(FindingRow).where(FindingRow.delivery_id == d.id).order_by(FindingRow.id)
+            )
+        )
+    fields = [
+        ("LieferungsId", d.delivery_id),
+        ("Absender", d.sender_number),
+        ("Datei", d.filename),
+        ("Kanal", d.channel),
+        ("SHA-256", d.sha256),
+        ("Größe", f"{d.size} Bytes"),
+        ("Eingang", f"{d.received_at:%Y-%m-%d %H:%M:%S} UTC"),
+        ("Verarbeitet", f"{d.processed_at:%Y-%m-%d %H:%M:%S} UTC" if d.processed_at else "-"),
+        ("Zustand", d.state),
+        ("Test", "ja" if d.test else "nein"),
+        ("Dateiart", d.file_kind or "-"),
+        ("Zeitraum", d.period or "-"),
+        ("Dateifolgenummer", d.file_number if d.file_number is not None else "-"),
+        ("Ergebnis", d.result or "-"),
+        ("Bezug", d.duplicate_of or "-"),
+        ("Meldungen", f"{d.total} gesamt, {d.accepted} angenommen, {d.rejected} abgewiesen"),
+        ("Archiv", d.archive_path),
+        ("Protokoll", d.protocol_path or "-"),
+    ]
+    for label, value in fields:
+        typer.echo(f"{label + ':':<18}{value}")
+    typer.echo(f"Befunde ({len(findings)}):")
+    for f in findings:
+        where = ", ".join(
+            part
+            for part in (
+                f"Satz {f.satz}" if f.satz else "",
+                f"MeldungsId {f.meldungs_id}" if f.meldungs_id else "",
+                f"Feld {f.field}" if f.field else "",
+                f"Zeile {f.line}" if f.line else "",
+            )
+            if part
+        )
+        typer.echo(f"  {f.code} {f.severity} {where}: {f.message}")
+
+
+@export_app.command("meldungen")
+def export_meldungen(
+    ctx: typer.Context,
+    output_format: Annotated[str, typer.Option("--format", help="Only csv for now.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="File to write (default: standard output).")
+    ] = None,
+) -> None:
+    """The committed reports, one CSV row each (cancelled ones marked storniert=true).
+
+    Example: zvk export meldungen --format csv --output meldungen.csv
+    """
+    if output_format != "csv":
+        fail("--format must be csv")
+    sessions = _sessions(ctx)
+    if output is None:
+        _write_csv(sessions, sys.stdout)
+    else:
+        with output.open("w", newline="", encoding="utf-8") as fh:
+            _write_csv(sessions, fh)
+
+
+def _write_csv(sessions, stream: TextIO) -> None:  # type: ignore[no-untyped-def]
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    office = aliased(BillingOffice)
+    query = (
+        select(
+            Report.meldungs_id,
+            Report.sender_number,
+            Report.kind,
+            Member.number,
+            office.number,
+            Report.rvnr,
+            Report.versicherungsnummer,
+            Report.cancelled,
+            Delivery.delivery_id,
+            Report.satz,
+            Report.begin,
+            Report.end,
+            Report.year,
+            Report.month,
+            Report.reference,
+        )
+        .join(office, office.id == Report.billing_office_id)
+        .join(Member, Member.id == office.member_id)
+        .join(Delivery, Delivery.id == Report.delivery_id)
+        .order_by(Report.id)
+        .execution_options(yield_per=5000)
+    )
+    with sessions() as session:
+        for row in session.execute(query):
+            values = list(row)
+            values[7] = "true" if values[7] else "false"
+            writer.writerow(["" if v is None else v for v in values])

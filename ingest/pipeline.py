@@ -1,0 +1,371 @@
+"""The journey of one delivery: intake → parse → schema → checks → commit → protocol.
+
+``Service`` ties the stages together for every entry point (drop folder, ``zvk ingest``, SFTP).
+Findings are collected as data; only failures of the service itself raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.answering.outbox import write_protocol
+from ingest.answering.protocol import Assigned, Verdict
+from ingest.receiving import intake
+from ingest.settings import Settings
+from ingest.storing.db import make_engine, require_schema, session_factory
+from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
+from ingest.storing.registry import find_sender
+from ingest.storing.state import StoredChecks
+from ingest.validating.booking_keys import load_booking_keys
+from ingest.validating.checker import FileCheck
+from ingest.validating.findings import Catalogue, Finding, load_catalogue
+
+log = structlog.stdlib.get_logger("ingest.pipeline")
+
+FINAL_STATES = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
+
+
+def grade(total: int, accepted: int, findings: list[Finding]) -> str:
+    """The `Ergebnis` of a checked file (not a duplicate)."""
+    if any(f.rejects and f.file_level for f in findings):
+        return "abgewiesen"
+    if total and accepted == 0:
+        return "abgewiesen"
+    if accepted < total:
+        return "teilweise_abgewiesen"
+    if findings:
+        return "hinweise"
+    return "fehlerfrei"
+
+
+@dataclass
+class Service:
+    """The pipeline bound to one installation."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    catalogue: Catalogue
+
+    @classmethod
+    def open(cls, settings: Settings) -> Service:
+        engine = make_engine(settings)
+        require_schema(engine)
+        return cls(settings=settings, sessions=session_factory(engine), catalogue=load_catalogue())
+
+    # -- receiving ------------------------------------------------------------------------
+    def receive(
+        self,
+        source: Path,
+        *,
+        sender_number: str,
+        test: bool,
+        channel: str,
+        keep_source: bool = False,
+    ) -> str | None:
+        """Claim a file and register it in the ledger; returns its LieferungsId."""
+        arrival = intake.claim(
+            self.settings,
+            source,
+            sender_number=sender_number,
+            test=test,
+            channel=channel,
+            keep_source=keep_source,
+        )
+        if arrival is None:
+            return None
+        self._register(arrival)
+        return arrival.delivery_id
+
+    def _register(self, arrival: intake.Arrival) -> None:
+        archived = intake.archive(self.settings, arrival)
+        with self.sessions.begin() as session:
+            exists = session.scalar(
+                select(Delivery.id).where(Delivery.delivery_id == arrival.delivery_id)
+            )
+            if exists is None:
+                sender = find_sender(session, arrival.sender_number)
+                session.add(
+                    Delivery(
+                        delivery_id=arrival.delivery_id,
+                        sender_number=arrival.sender_number,
+                        sender_id=sender.id if sender else None,
+                        filename=arrival.filename,
+                        sha256=archived.sha256,
+                        size=archived.size,
+                        test=arrival.test,
+                        channel=arrival.channel,
+                        received_at=datetime.fromisoformat(arrival.received_at),
+                        state=DeliveryState.RECEIVED.value,
+                        archive_path=str(archived.path.relative_to(self.settings.home)),
+                    )
+                )
+        intake.forget(self.settings, arrival)
+        log.info(
+            "delivery received",
+            delivery_id=arrival.delivery_id,
+            sender=arrival.sender_number,
+            size=archived.size,
+            channel=arrival.channel,
+        )
+
+    def ingest(
+        self, source: Path, *, sender_number: str, test: bool, channel: str = "cli"
+    ) -> Verdict:
+        delivery_id = self.receive(
+            source, sender_number=sender_number, test=test, channel=channel, keep_source=True
+        )
+        assert delivery_id is not None  # a copy cannot be claimed by anybody else
+        return self.process(delivery_id)
+
+    # -- processing -----------------------------------------------------------------------
+    def unfinished(self) -> list[str]:
+        """Deliveries that have no protocol yet, oldest first."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Delivery.delivery_id)
+                    .where(Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]))
+                    .order_by(Delivery.id)
+                )
+            )
+
+    def recover(self) -> list[Verdict]:
+        """Finish everything an interrupted run left: spooled files, then open deliveries."""
+        for arrival in intake.pending_arrivals(self.settings):
+            self._register(arrival)
+        return [self.process(d) for d in self.unfinished()]
+
+    def process(self, delivery_id: str) -> Verdict:
+        """Check, commit and answer one delivery; safe to call again after a crash."""
+        structlog.contextvars.bind_contextvars(delivery_id=delivery_id)
+        try:
+            with self.sessions() as session:
+                delivery = self._delivery(session, delivery_id)
+                state = delivery.state
+            if state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
+                try:
+                    self._check_and_commit(delivery_id)
+                except Exception:
+                    log.exception("internal error while checking")
+                    self._fail(delivery_id)
+            verdict = self.verdict(delivery_id)
+            self._answer(delivery_id, verdict)
+            log.info(
+                "delivery answered",
+                result=verdict.result,
+                total=verdict.total,
+                accepted=verdict.accepted,
+                rejected=verdict.rejected,
+            )
+            return verdict
+        finally:
+            structlog.contextvars.unbind_contextvars("delivery_id")
+
+    @staticmethod
+    def _delivery(session: Session, delivery_id: str) -> Delivery:
+        delivery = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+        if delivery is None:
+            raise LookupError(delivery_id)
+        return delivery
+
+    def _check_and_commit(self, delivery_id: str) -> None:
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
+            delivery.state = DeliveryState.CHECKING.value
+        for attempt in range(2):
+            try:
+                self._run_check(delivery_id)
+                return
+            except IntegrityError:
+                # A concurrent delivery claimed the same hash or file number first; the
+                # second attempt sees it and answers `doppelt` or ZVVO060.
+                if attempt:
+                    raise
+                log.warning("unique constraint hit, checking again")
+
+    def _run_check(self, delivery_id: str) -> None:
+        with self.sessions() as session:
+            delivery = self._delivery(session, delivery_id)
+            first = None
+            if not delivery.test:
+                first = session.scalar(
+                    select(Delivery.delivery_id).where(
+                        Delivery.sender_number == delivery.sender_number,
+                        Delivery.original_sha256 == delivery.sha256,
+                    )
+                )
+            if first is not None:
+                finding = self.catalogue.finding("ZVVO062", f"erste Lieferung {first}")
+                self._finish(session, delivery, "doppelt", [finding], duplicate_of=first)
+                session.commit()
+                return
+            hooks = StoredChecks(
+                session=session,
+                catalogue=self.catalogue,
+                sender=find_sender(session, delivery.sender_number),
+                sender_number=delivery.sender_number,
+                delivery_pk=delivery.id,
+            )
+            outcome = FileCheck(
+                path=self.settings.home / delivery.archive_path,
+                size=delivery.size,
+                sender_number=delivery.sender_number,
+                test=delivery.test,
+                received_at=_aware(delivery.received_at),
+                settings=self.settings,
+                catalogue=self.catalogue,
+                booking_keys=load_booking_keys(),
+                hooks=hooks,
+            ).run()
+            file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
+            if file_rejected or outcome.test:
+                # Nothing of this file may stay: drop every report applied during the pass.
+                session.rollback()
+                delivery = self._delivery(session, delivery_id)
+            header = outcome.header
+            delivery.test = outcome.test
+            if header is not None:
+                delivery.file_number = header.file_number
+                delivery.file_kind = header.file_kind
+                delivery.period = header.period
+                if not file_rejected and not outcome.test:
+                    delivery.file_number_used = header.file_number
+            self._finish(
+                session,
+                delivery,
+                grade(outcome.total, outcome.accepted, outcome.findings),
+                outcome.findings,
+                total=outcome.total,
+                accepted=0 if file_rejected else outcome.accepted,
+            )
+            session.commit()
+
+    def _finish(
+        self,
+        session: Session,
+        delivery: Delivery,
+        result: str,
+        findings: list[Finding],
+        *,
+        total: int = 0,
+        accepted: int = 0,
+        duplicate_of: str | None = None,
+    ) -> None:
+        """Record the result and findings in the same transaction as the reports."""
+        committed = result not in ("abgewiesen", "doppelt") and not delivery.test
+        delivery.state = (
+            DeliveryState.COMMITTED.value if committed else DeliveryState.REJECTED.value
+        )
+        delivery.result = result
+        delivery.total, delivery.accepted, delivery.rejected = total, accepted, total - accepted
+        delivery.duplicate_of = duplicate_of
+        delivery.processed_at = datetime.now(UTC)
+        delivery.ruleset = self.ruleset
+        if not delivery.test and result != "doppelt":
+            delivery.original_sha256 = delivery.sha256
+        session.add_all(
+            FindingRow(
+                delivery_id=delivery.id,
+                code=f.code,
+                severity=f.severity,
+                satz=f.satz,
+                meldungs_id=f.meldungs_id,
+                field=f.field,
+                line=f.line,
+                column=f.column,
+                message=f.message,
+            )
+            for f in findings
+        )
+        session.flush()
+
+    def _fail(self, delivery_id: str) -> None:
+        """Internal error: nothing committed, the file stays archived for a re-run (ZVSY999)."""
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
+            finding = self.catalogue.finding("ZVSY999")
+            self._finish(session, delivery, "abgewiesen", [finding])
+            delivery.state = DeliveryState.FAILED.value
+            delivery.original_sha256 = None
+            delivery.error = "internal error, see the service log"
+
+    @property
+    def ruleset(self) -> str:
+        return f"Meldedatei 1, Regelwerk {self.catalogue.version}"
+
+    # -- answering ------------------------------------------------------------------------
+    def verdict(self, delivery_id: str) -> Verdict:
+        """The protocol's content, rebuilt from the ledger (the same after a restart)."""
+        with self.sessions() as session:
+            d = self._delivery(session, delivery_id)
+            rows = session.scalars(
+                select(FindingRow).where(FindingRow.delivery_id == d.id).order_by(FindingRow.id)
+            )
+            findings = [
+                Finding(
+                    code=r.code,
+                    severity="F" if r.severity == "F" else "H",
+                    scope=self.catalogue.codes[r.code].scope,
+                    message=r.message,
+                    satz=r.satz,
+                    meldungs_id=r.meldungs_id,
+                    field=r.field,
+                    line=r.line,
+                    column=r.column,
+                )
+                for r in rows
+            ]
+            assigned = [
+                Assigned(satz=r.satz, meldungs_id=r.meldungs_id, versicherungsnummer=vnr)
+                for r, vnr in session.execute(
+                    select(Report, Report.versicherungsnummer)
+                    .where(Report.delivery_id == d.id, Report.assigned.is_(True))
+                    .order_by(Report.satz)
+                ).tuples()
+                if vnr is not None
+            ]
+            return Verdict(
+                delivery_id=d.delivery_id,
+                sender=d.sender_number,
+                filename=d.filename,
+                sha256=d.sha256,
+                received_at=_aware(d.received_at),
+                processed_at=_aware(d.processed_at or datetime.now(UTC)),
+                test=d.test,
+                ruleset=d.ruleset or self.ruleset,
+                result=d.result or "abgewiesen",
+                total=d.total,
+                accepted=d.accepted,
+                rejected=d.rejected,
+                file_number=d.file_number,
+                file_kind=d.file_kind,
+                duplicate_of=d.duplicate_of,
+                findings=findings,
+                assignments=assigned,
+            )
+
+    def _answer(self, delivery_id: str, verdict: Verdict) -> None:
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
+            if delivery.state in FINAL_STATES and delivery.protocol_path:
+                return
+            path = write_protocol(self.settings.outbox, verdict)
+            delivery.protocol_path = str(path.relative_to(self.settings.home))
+            if delivery.state != DeliveryState.FAILED.value:
+                delivery.state = DeliveryState.ANSWERED.value
+
+    def count_committed(self) -> int:
+        with self.sessions() as session:
+            return session.scalar(select(func.count(Report.id))) or 0
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

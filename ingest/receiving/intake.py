@@ -1,0 +1,159 @@
+"""Intake: claim a delivered file exactly once, hash it and archive the original bytes.
+
+A file is claimed by renaming it out of the inbox into the spool (atomic: of two watchers only
+one rename succeeds). A small JSON note written before the rename records who sent it, so that a
+crash between any two steps leaves enough on disk for :func:`recover_spool` to finish the job.
+The archived original is read-only and never changed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import stat
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.answering.outbox import write_atomically
+from ingest.settings import Settings
+
+_CHUNK = 1024 * 1024
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """What is known of a file when it arrives."""
+
+    delivery_id: str
+    sender_number: str
+    filename: str
+    test: bool
+    channel: str
+    received_at: str  # ISO timestamp, UTC
+
+
+@dataclass(frozen=True, slots=True)
+class Archived:
+    arrival: Arrival
+    path: Path
+    sha256: str
+    size: int
+
+
+class NotARegularFile(Exception):
+    """The inbox entry is a symlink, FIFO, device or folder: it is left alone and reported."""
+
+
+def new_delivery_id(now: datetime) -> str:
+    """A LieferungsId: time of receipt plus randomness, sortable and easy to quote."""
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3).upper()}"
+
+
+def safe_name(filename: str) -> str:
+    cleaned = _UNSAFE.sub("_", filename)[-120:].lstrip(".")
+    return cleaned or "datei"
+
+
+def _note_path(spool: Path, delivery_id: str) -> Path:
+    return spool / f"{delivery_id}.json"
+
+
+def _data_path(spool: Path, delivery_id: str) -> Path:
+    return spool / f"{delivery_id}.data"
+
+
+def archive_path(settings: Settings, arrival: Arrival) -> Path:
+    day = arrival.received_at[:10].replace("-", "/")
+    return settings.archive / day / f"{arrival.delivery_id}__{safe_name(arrival.filename)}"
+
+
+def claim(
+    settings: Settings,
+    source: Path,
+    *,
+    sender_number: str,
+    test: bool,
+    channel: str,
+    keep_source: bool = False,
+    filename: str | None = None,
+) -> Arrival | None:
+    """Take ``source`` into the spool; ``None`` when another process claimed it first.
+
+    With ``keep_source`` the file is copied (``zvk ingest`` of an operator's file), otherwise
+    it is moved out of the inbox.
+    """
+    info = os.lstat(source)
+    if not stat.S_ISREG(info.st_mode):
+        raise NotARegularFile(str(source))
+    now = datetime.now(UTC)
+    arrival = Arrival(
+        delivery_id=new_delivery_id(now),
+        sender_number=sender_number,
+        filename=filename or source.name,
+        test=test,
+        channel=channel,
+        received_at=now.isoformat(),
+    )
+    settings.spool.mkdir(parents=True, exist_ok=True)
+    note = _note_path(settings.spool, arrival.delivery_id)
+    write_atomically(note, json.dumps(asdict(arrival)).encode())
+    target = _data_path(settings.spool, arrival.delivery_id)
+    try:
+        if keep_source:
+            tmp = target.with_suffix(".copying")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, target)
+        else:
+            os.rename(source, target)
+    except FileNotFoundError:
+        note.unlink(missing_ok=True)
+        return None
+    return arrival
+
+
+def archive(settings: Settings, arrival: Arrival) -> Archived:
+    """Hash the spooled bytes and move them, read-only, into the archive."""
+    source = _data_path(settings.spool, arrival.delivery_id)
+    target = archive_path(settings, arrival)
+    if not source.exists() and target.exists():
+        source = target  # an earlier run moved it already
+    digest = hashlib.sha256()
+    size = 0
+    with source.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    if source != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(source, target)
+        os.chmod(target, 0o444)
+    return Archived(arrival=arrival, path=target, sha256=digest.hexdigest(), size=size)
+
+
+def forget(settings: Settings, arrival: Arrival) -> None:
+    """Drop the spool note once the ledger has the delivery."""
+    _note_path(settings.spool, arrival.delivery_id).unlink(missing_ok=True)
+
+
+def pending_arrivals(settings: Settings) -> list[Arrival]:
+    """Arrivals left in the spool by an interrupted run, oldest first."""
+    if not settings.spool.is_dir():
+        return []
+    found: list[Arrival] = []
+    for note in sorted(settings.spool.glob("*.json")):
+        try:
+            arrival = Arrival(**json.loads(note.read_text()))
+        except (ValueError, TypeError):
+            continue
+        has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
+        if has_bytes or archive_path(settings, arrival).exists():
+            found.append(arrival)
+        else:
+            note.unlink(missing_ok=True)  # the rename never happened: nothing was claimed
+    return found

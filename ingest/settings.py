@@ -1,0 +1,167 @@
+"""One typed settings object, read once from ``<home>/zvk.toml`` and ``ZVK_<SECTION>__<KEY>``.
+
+Environment variables win over the file, the file over the defaults. Nothing else in the package
+reads the environment; the settings object is passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from ingest.errors import ConfigurationError
+
+CONFIG_FILE = "zvk.toml"
+DEFAULT_HOME = Path("~/.local/share/zvk")
+
+
+class DbSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; empty means SQLite at <home>/zvk.sqlite3.",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+
+
+class IntakeSettings(BaseModel):
+    max_file_bytes: int = Field(
+        default=2 * 1024**3, description="Largest file accepted (ZVDA005 above it)."
+    )
+    rescan_seconds: float = Field(
+        default=30.0, description="Interval of the inbox rescan that catches missed events."
+    )
+    settle_seconds: float = Field(
+        default=2.0,
+        description="A file without close event counts as complete once its size and mtime "
+        "have not changed for this long.",
+    )
+    polling: bool = Field(
+        default=False, description="Poll the inbox instead of inotify (network filesystems)."
+    )
+    ignore_suffixes: list[str] = Field(
+        default=[".part", ".filepart", ".tmp", ".partial"],
+        description="Names ending like this are transfers in progress and never picked up.",
+    )
+
+
+class ChecksSettings(BaseModel):
+    clock_skew_seconds: int = Field(
+        default=300, description="Tolerance for `Erstellt` after the time of receipt (ZVVO054)."
+    )
+    max_years_back: int = Field(default=10, description="Oldest `Zeitraum` accepted (ZVVO030).")
+    rates: dict[str, dict[str, Decimal]] = Field(
+        default={"10": {"default": Decimal("1.60")}, "20": {"default": Decimal("4.86")}},
+        description="ZVVA080 rates in percent per Versicherungsmerkmal, by year or `default`.",
+    )
+    rate_tolerance: Decimal = Field(
+        default=Decimal("0.05"), description="Allowed difference in EUR for ZVVA080."
+    )
+
+
+class SftpSettings(BaseModel):
+    enabled: bool = Field(default=False, description="Start the SFTP server with `zvk serve`.")
+    host: str = Field(default="127.0.0.1", description="Address the SFTP server listens on.")
+    port: int = Field(default=2222, description="Port of the SFTP server.")
+
+
+class LogSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_output: bool = Field(default=True, alias="json", description="JSON lines, else console.")
+
+
+class Settings(BaseSettings):
+    """All settings of one installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZVK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        populate_by_name=True,
+    )
+
+    home: Path = Field(default=DEFAULT_HOME, description="The folder holding all state.")
+    db: DbSettings = DbSettings()
+    intake: IntakeSettings = IntakeSettings()
+    checks: ChecksSettings = ChecksSettings()
+    sftp: SftpSettings = SftpSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    # Paths inside the home -------------------------------------------------------------
+    @property
+    def inbox(self) -> Path:
+        return self.home / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def spool(self) -> Path:
+        return self.home / "spool"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def keys(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def database_url(self) -> str:
+        return self.db.url or f"sqlite:///{self.home / 'zvk.sqlite3'}"
+
+
+def resolve_home(home: Path | str | None, environ: dict[str, str] | None = None) -> Path:
+    """``--home``, else ``ZVK_HOME``, else the documented default."""
+    env = os.environ if environ is None else environ
+    chosen = Path(home) if home else Path(env.get("ZVK_HOME") or DEFAULT_HOME)
+    return chosen.expanduser().resolve()
+
+
+def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
+    """Read the settings of the installation at ``home`` (see :func:`resolve_home`)."""
+    root = resolve_home(home)
+    toml = root / CONFIG_FILE
+
+    class _HomeSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=toml if toml.is_file() else None)
+
+    try:
+        loaded = _HomeSettings(home=root, **overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigurationError(f"setting {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{toml}: {exc}") from None
+    return Settings.model_validate(loaded.model_dump(by_alias=True))

@@ -1,0 +1,1 @@
+"""Storing: the database models, sessions, migrations and the commit of one delivery."""

@@ -1,0 +1,1 @@
+"""Validating: secure parsing, the XML schema and the plausibility rules."""

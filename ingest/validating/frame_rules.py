@@ -1,0 +1,87 @@
+"""Checks of the header (`Vorlauf`) and trailer (`Nachlauf`) that need only the file."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ingest.settings import ChecksSettings
+from ingest.validating.findings import Catalogue, Finding
+from ingest.validating.identifiers import betriebsnummer_valid
+from ingest.validating.records import Header, Trailer
+
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+_YEAR = re.compile(r"\d{4}")
+
+
+def check_header(
+    header: Header, catalogue: Catalogue, checks: ChecksSettings, received_at: datetime
+) -> list[Finding]:
+    findings: list[Finding] = []
+
+    def add(code: str, detail: str | None, field: str) -> None:
+        findings.append(catalogue.finding(code, detail, field=f"Vorlauf/{field}", line=header.line))
+
+    if not betriebsnummer_valid(header.sender):
+        add("ZVVO020", f"Prüfziffer von {header.sender} falsch", "Absender")
+    period_problem = _period_problem(header, checks, received_at)
+    if period_problem:
+        add("ZVVO030", period_problem, "Zeitraum")
+    skew = timedelta(seconds=checks.clock_skew_seconds)
+    if header.created > received_at + skew:
+        add("ZVVO054", f"Erstellt {header.created.isoformat()}", "Erstellt")
+    return findings
+
+
+def _period_problem(header: Header, checks: ChecksSettings, received_at: datetime) -> str | None:
+    today = received_at.date()
+    if header.file_kind == "Monatsmeldung":
+        match = _MONTH.fullmatch(header.period)
+        if not match:
+            return "eine Monatsmeldung braucht JJJJ-MM"
+        year, month = int(match.group(1)), int(match.group(2))
+        if (year, month) > (today.year, today.month):
+            return "liegt in der Zukunft"
+    else:
+        if not _YEAR.fullmatch(header.period):
+            return "eine Jahresmeldung braucht JJJJ"
+        year = int(header.period)
+        if year > today.year:
+            return "liegt in der Zukunft"
+    if year < today.year - checks.max_years_back:
+        return f"mehr als {checks.max_years_back} Jahre zurück"
+    return None
+
+
+def check_trailer(
+    trailer: Trailer,
+    catalogue: Catalogue,
+    count: int,
+    sum_pay: Decimal,
+    sum_amount: Decimal,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    if trailer.count != count:
+        findings.append(
+            catalogue.finding(
+                "ZVNC010",
+                f"angegeben {trailer.count}, enthalten {count}",
+                field="Nachlauf/AnzahlMeldungen",
+                line=trailer.line,
+            )
+        )
+    for field, stated, actual in (
+        ("SummeEntgelt", trailer.sum_pay, sum_pay),
+        ("SummeBetrag", trailer.sum_amount, sum_amount),
+    ):
+        if stated != actual:
+            findings.append(
+                catalogue.finding(
+                    "ZVNC020",
+                    f"{field} angegeben {stated}, berechnet {actual}",
+                    field=f"Nachlauf/{field}",
+                    line=trailer.line,
+                )
+            )
+    return findings

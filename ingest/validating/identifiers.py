@@ -1,0 +1,134 @@
+"""Check digits and structure of the numbers in a report file.
+
+RVNR rules follow the Versicherungsnummern-Verordnung § 2 and what the social-insurance check
+program adds (day modulo 32, test and interim numbers); see the project's domain notes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import Enum
+
+_RVNR_SHAPE = re.compile(r"\d{8}[A-Z]\d{3}")
+_RVNR_WEIGHTS = (2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1)
+
+# Area numbers (Bereichsnummern) of the pension insurance carriers.
+ALLOWED_AREAS = frozenset(
+    [2, 3, 4, *range(8, 22), 23, 24, 25, 26, 28, 29, 38, 39, 40, 42, 43, 44]
+    + [*range(48, 62), 63, 64, 65, 66, 68, 69, 78, 79, 80, 81, 82, 89]
+)
+INTERIM_AREAS = frozenset([0, 77, 83, 84, 85, 86, 87, 88, 91, 92, 94])
+TEST_RVNRS = frozenset(
+    {
+        "12140421E115",
+        "12140441E119",
+        "39180607P581",
+        "39180607S584",
+        "65010166L519",
+        "13010181R009",
+        "13010481R002",
+        "13160481R002",
+        "13010581R003",
+        "13130681R007",
+        "12140461E114",
+        "12140481E118",
+    }
+)
+
+
+class RvnrProblem(Enum):
+    """Why an RVNR is refused, in the order the checks run; each maps to one finding code."""
+
+    SHAPE = "ZVME082"
+    INTERIM = "ZVME090"
+    AREA = "ZVME084"
+    BIRTH_DATE = "ZVME086"
+    CHECK_DIGIT = "ZVME088"
+    TEST_NUMBER = "ZVME089"
+
+
+def _digit_sum(n: int) -> int:
+    return n // 10 + n % 10
+
+
+def rvnr_check_digit(first_eleven: str) -> int:
+    """Check digit of an RVNR given its first 11 characters (8 digits, letter, 2 digits)."""
+    letter = ord(first_eleven[8]) - ord("A") + 1
+    digits = first_eleven[:8] + f"{letter:02d}" + first_eleven[9:11]
+    total = sum(_digit_sum(int(d) * w) for d, w in zip(digits, _RVNR_WEIGHTS, strict=True))
+    return total % 10
+
+
+def rvnr_problem(rvnr: str, *, test_delivery: bool) -> RvnrProblem | None:
+    """The first problem of an RVNR, or ``None`` when it may be reported."""
+    if not _RVNR_SHAPE.fullmatch(rvnr):
+        return RvnrProblem.SHAPE
+    area = int(rvnr[:2])
+    if area in INTERIM_AREAS:
+        return RvnrProblem.INTERIM
+    if area not in ALLOWED_AREAS:
+        return RvnrProblem.AREA
+    day, month = int(rvnr[2:4]), int(rvnr[4:6])
+    if day % 32 > 31 or day > 95 or month > 12:
+        return RvnrProblem.BIRTH_DATE
+    if rvnr_check_digit(rvnr[:11]) != int(rvnr[11]):
+        return RvnrProblem.CHECK_DIGIT
+    if rvnr in TEST_RVNRS and not test_delivery:
+        return RvnrProblem.TEST_NUMBER
+    return None
+
+
+def rvnr_birth_date(rvnr: str, born: date) -> tuple[int, int, int]:
+    """Day, month and two-digit year that the RVNR encodes (day read modulo 32)."""
+    del born
+    return int(rvnr[2:4]) % 32, int(rvnr[4:6]), int(rvnr[6:8])
+
+
+def rvnr_matches_birth_date(rvnr: str, born: date) -> bool:
+    """Whether the birth-date part agrees with ``born`` (00 day or month match anything)."""
+    day, month, year = rvnr_birth_date(rvnr, born)
+    return (
+        year == born.year % 100
+        and (month in (0, born.month))
+        and (day in (0, born.day))
+    )
+
+
+def betriebsnummer_valid(number: str) -> bool:
+    """Whether ``number`` is 8 digits with a correct check digit."""
+    if len(number) != 8 or not number.isdigit():
+        return False
+    weights = (1, 2, 1, 2, 1, 2, 1)
+    total = sum(_digit_sum(int(d) * w) for d, w in zip(number[:7], weights, strict=True))
+    return total % 10 == int(number[7])
+
+
+def luhn_check_digit(payload: str) -> int:
+    """Luhn check digit for a string of digits."""
+    total = 0
+    for i, ch in enumerate(reversed(payload)):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10
+
+
+def versicherungsnummer_valid(number: str) -> bool:
+    """Whether a fund insurance number is 10 digits with a correct Luhn digit."""
+    return (
+        len(number) == 10
+        and number.isdigit()
+        and luhn_check_digit(number[:9]) == int(number[9])
+    )
+
+
+def make_versicherungsnummer(serial: int) -> str:
+    """The fund insurance number for a running serial (9 digits plus Luhn digit)."""
+    if not 0 < serial < 1_000_000_000:
+        raise ValueError("serial out of range")
+    payload = f"{100_000_000 + serial:09d}" if serial < 900_000_000 else f"{serial:09d}"
+    return payload + str(luhn_check_digit(payload))
