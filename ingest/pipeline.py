@@ -323,12 +323,12 @@ class Service:
                 for r in rows
             ]
             assigned = [
-                Assigned(satz=r.satz, meldungs_id=r.meldungs_id, versicherungsnummer=vnr)
-                for r, vnr in session.execute(
-                    select(Report, Report.versicherungsnummer)
+                Assigned(satz=satz, meldungs_id=meldungs_id, versicherungsnummer=vnr)
+                for satz, meldungs_id, vnr in session.execute(
+                    select(Report.satz, Report.meldungs_id, Report.versicherungsnummer)
                     .where(Report.delivery_id == d.id, Report.assigned.is_(True))
                     .order_by(Report.satz)
-                ).tuples()
+                )
                 if vnr is not None
             ]
             return Verdict(

@@ -1,0 +1,107 @@
+"""Shared fixtures: a real home on disk with a registered member and senders, on SQLite or,
+with ``ZVK_TEST_POSTGRES`` set to a server URL, on a fresh PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ingest.answering.protocol import Verdict
+from ingest.home import initialise, sender_folders
+from ingest.pipeline import Service
+from ingest.samples.builder import FileBuilder
+from ingest.settings import Settings, load_settings
+from ingest.storing.db import make_engine, session_factory
+from ingest.storing.registry import Grant, add_member, add_sender
+
+SENDER = "66667777"  # data center, may report for member 100001 (all billing offices)
+MEMBER_SENDER = "76641777"  # a member reporting for itself: 100002/001 only
+OTHER_SENDER = "15000002"  # registered, authorised for nothing
+
+POSTGRES = os.environ.get("ZVK_TEST_POSTGRES")  # e.g. postgresql+psycopg://postgres@127.0.0.1/test
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL ' + POSTGRES if POSTGRES else 'SQLite'}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str | None]:
+    """None (SQLite in the home) or the URL of a fresh PostgreSQL database for this test."""
+    if not POSTGRES:
+        yield None
+        return
+    name = f"zvk_t_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """An initialised home with members 100001 (001, 002) and 100002 (001) and three senders."""
+    overrides = {"db": {"url": database_url}} if database_url else {}
+    s = load_settings(tmp_path / "home", **overrides)
+    initialise(s)
+    with session_factory(make_engine(s)).begin() as session:
+        add_member(session, "100001", "Stadt Musterhausen", ["001", "002"])
+        add_member(session, "100002", "Landkreis Beispiel", ["001"])
+        add_sender(session, SENDER, "Rechenzentrum Nord", "rechenzentrum", [Grant("100001", None)])
+        add_sender(session, MEMBER_SENDER, "Landkreis Beispiel", "mitglied", [Grant("100002", "001")])
+        add_sender(session, OTHER_SENDER, "Rechenzentrum Süd", "rechenzentrum", [])
+    for number in (SENDER, MEMBER_SENDER, OTHER_SENDER):
+        sender_folders(s, number)
+    return s
+
+
+@pytest.fixture
+def service(settings: Settings) -> Service:
+    return Service.open(settings)
+
+
+Deliver = Callable[..., Verdict]
+
+
+@pytest.fixture
+def deliver(service: Service, tmp_path: Path) -> Deliver:
+    """Write a builder's file and ingest it as if it had arrived in the sender's inbox."""
+    counter = iter(range(1, 1_000_000))
+
+    def _deliver(
+        builder: FileBuilder | bytes,
+        *,
+        sender: str = SENDER,
+        test: bool = False,
+        name: str | None = None,
+    ) -> Verdict:
+        path = tmp_path / "out" / (name or f"datei-{next(counter)}.xml")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(builder, FileBuilder):
+            builder.write(path)
+        else:
+            path.write_bytes(builder)
+        return service.ingest(path, sender_number=sender, test=test)
+
+    return _deliver
+
+
+def codes(verdict: Verdict) -> list[str]:
+    return [f.code for f in verdict.findings]
+
+
+def finding(verdict: Verdict, code: str):  # type: ignore[no-untyped-def]
+    matches = [f for f in verdict.findings if f.code == code]
+    assert matches, f"{code} not in {codes(verdict)}"
+    return matches[0]
