@@ -59,7 +59,9 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
         add_member(session, "100001", "Stadt Musterhausen", ["001", "002"])
         add_member(session, "100002", "Landkreis Beispiel", ["001"])
         add_sender(session, SENDER, "Rechenzentrum Nord", "rechenzentrum", [Grant("100001", None)])
-        add_sender(session, MEMBER_SENDER, "Landkreis Beispiel", "mitglied", [Grant("100002", "001")])
+        add_sender(
+            session, MEMBER_SENDER, "Landkreis Beispiel", "mitglied", [Grant("100002", "001")]
+        )
         add_sender(session, OTHER_SENDER, "Rechenzentrum Süd", "rechenzentrum", [])
     for number in (SENDER, MEMBER_SENDER, OTHER_SENDER):
         sender_folders(s, number)

@@ -19,7 +19,9 @@ RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "dopp
 RESULT_SENTENCES = {
     "fehlerfrei": "Alle Meldungen wurden fehlerfrei angenommen.",
     "hinweise": "Alle Meldungen wurden angenommen; bitte beachten Sie die Hinweise.",
-    "teilweise_abgewiesen": "Ein Teil der Meldungen wurde abgewiesen; die übrigen wurden angenommen.",
+    "teilweise_abgewiesen": (
+        "Ein Teil der Meldungen wurde abgewiesen; die übrigen wurden angenommen."
+    ),
     "abgewiesen": "Die Lieferung wurde abgewiesen; keine Meldung wurde übernommen.",
     "doppelt": "Diese Datei wurde bereits verarbeitet; nichts wurde übernommen.",
 }

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.protocol import Verdict, to_text, to_xml
 from ingest.cli.main import app, fail, settings_of
 from ingest.errors import UsageError
 from ingest.home import initialise, sender_folders
 from ingest.pipeline import Service, grade
+from ingest.settings import Settings
 from ingest.storing.db import make_engine, require_schema, session_factory
 from ingest.storing.registry import Grant, add_member, add_sender
 from ingest.validating.booking_keys import load_booking_keys
@@ -20,8 +22,12 @@ from ingest.validating.checker import FileCheck
 from ingest.validating.findings import load_catalogue
 from ingest.validating.peek import peek_sender
 
-members_app = typer.Typer(help="The fund's members and their billing offices.", no_args_is_help=True)
-senders_app = typer.Typer(help="Senders (data centers, members) and what they may report.", no_args_is_help=True)
+members_app = typer.Typer(
+    help="The fund's members and their billing offices.", no_args_is_help=True
+)
+senders_app = typer.Typer(
+    help="Senders (data centers, members) and what they may report.", no_args_is_help=True
+)
 app.add_typer(members_app, name="members")
 app.add_typer(senders_app, name="senders")
 
@@ -78,7 +84,8 @@ def senders_add(
 ) -> None:
     """Register a sender and what it may report for; creates its inbox and outbox.
 
-    Example: zvk senders add 66667777 --name "Rechenzentrum Nord" --kind rechenzentrum --authorize 100001
+    Example:
+      zvk senders add 66667777 --name "RZ Nord" --kind rechenzentrum --authorize 100001
     """
     settings = settings_of(ctx)
     grants = [Grant.parse(text) for text in authorize or []]
@@ -88,7 +95,7 @@ def senders_add(
     typer.echo(f"sender {betriebsnummer}: inbox {settings.inbox / betriebsnummer}")
 
 
-def _sessions(settings):  # type: ignore[no-untyped-def]
+def _sessions(settings: Settings) -> sessionmaker[Session]:
     engine = make_engine(settings)
     require_schema(engine)
     return session_factory(engine)
@@ -108,7 +115,9 @@ def ingest(
     sender: Annotated[
         str | None, typer.Option("--sender", help="Betriebsnummer the files arrive from.")
     ] = None,
-    test: Annotated[bool, typer.Option("--test", help="Test delivery: nothing is committed.")] = False,
+    test: Annotated[
+        bool, typer.Option("--test", help="Test delivery: nothing is committed.")
+    ] = False,
 ) -> None:
     """Process files now, exactly as if they had arrived in the sender's inbox.
 

@@ -9,7 +9,7 @@ from typing import Annotated, TextIO
 
 import typer
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ingest.cli.main import app, fail, settings_of
 from ingest.storing.db import make_engine, require_schema, session_factory
@@ -40,7 +40,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _sessions(ctx: typer.Context):  # type: ignore[no-untyped-def]
+def _sessions(ctx: typer.Context) -> sessionmaker[Session]:
     engine = make_engine(settings_of(ctx))
     require_schema(engine)
     return session_factory(engine)
@@ -49,7 +49,9 @@ def _sessions(ctx: typer.Context):  # type: ignore[no-untyped-def]
 @deliveries_app.command("list")
 def deliveries_list(
     ctx: typer.Context,
-    sender: Annotated[str | None, typer.Option("--sender", help="Only this Betriebsnummer.")] = None,
+    sender: Annotated[
+        str | None, typer.Option("--sender", help="Only this Betriebsnummer.")
+    ] = None,
     ergebnis: Annotated[str | None, typer.Option("--ergebnis", help="Only this result.")] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 100,
 ) -> None:
@@ -66,7 +68,9 @@ def deliveries_list(
         query = query.where(Delivery.result == ergebnis)
     with _sessions(ctx)() as session:
         rows = list(session.scalars(query))
-    typer.echo("LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen")
+    typer.echo(
+        "LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
+    )
     for d in rows:
         typer.echo(
             f"{d.delivery_id}\t{d.sender_number}\t{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.filename}"
@@ -152,7 +156,7 @@ def export_meldungen(
             _write_csv(sessions, fh)
 
 
-def _write_csv(sessions, stream: TextIO) -> None:  # type: ignore[no-untyped-def]
+def _write_csv(sessions: sessionmaker[Session], stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     office = aliased(BillingOffice)

@@ -19,7 +19,9 @@ from ingest.storing.registry import Grant, add_member, add_sender
 @app.command()
 def demo(
     ctx: typer.Context,
-    show: Annotated[int, typer.Option("--show", help="Print the protocol of this file (1-based).")] = 2,
+    show: Annotated[
+        int, typer.Option("--show", help="Print the protocol of this file (1-based).")
+    ] = 2,
 ) -> None:
     """Set up a home with sample data, ingest sample files and show a protocol.
 
@@ -31,7 +33,10 @@ def demo(
     with session_factory(make_engine(settings)).begin() as session:
         add_member(session, DEMO_MEMBER, "Stadt Musterhausen", list(DEMO_OFFICES))
         add_sender(
-            session, DEMO_SENDER, "Kommunales Rechenzentrum Nord", "rechenzentrum",
+            session,
+            DEMO_SENDER,
+            "Kommunales Rechenzentrum Nord",
+            "rechenzentrum",
             [Grant(DEMO_MEMBER, None)],
         )
     sender_folders(settings, DEMO_SENDER)

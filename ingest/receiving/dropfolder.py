@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -81,7 +82,7 @@ class DropFolderWatcher:
         self.handle = handle
         self._hints: queue.Queue[Path] = queue.Queue()
         self._seen: dict[Path, tuple[int, int, float]] = {}
-        self._observer: Observer | PollingObserver | None = None
+        self._observer: Any = None
 
     def start(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,15 @@ from ingest.validating.identifiers import rvnr_check_digit
 from ingest.validating.reader import NS
 
 ORDER: dict[str, list[str]] = {
-    "Vorlauf": ["Absender", "Dateifolgenummer", "Erstellt", "Dateiart", "Zeitraum", "Test", "Software"],
+    "Vorlauf": [
+        "Absender",
+        "Dateifolgenummer",
+        "Erstellt",
+        "Dateiart",
+        "Zeitraum",
+        "Test",
+        "Software",
+    ],
     "Person": [
         "Versicherungsnummer",
         "RVNR",
@@ -221,7 +229,9 @@ class FileBuilder:
         self._next_id = 1
 
     # -- reports --------------------------------------------------------------------------
-    def _start(self, kind: str, meldungs_id: str | None, member: str | None, office: str | None) -> Node:
+    def _start(
+        self, kind: str, meldungs_id: str | None, member: str | None, office: str | None
+    ) -> Node:
         if meldungs_id is None:
             meldungs_id = f"M{self.header.get('Dateifolgenummer')}-{self._next_id:06d}"
         self._next_id += 1
@@ -275,9 +285,9 @@ class FileBuilder:
         year = int(str(self.header.get("Zeitraum"))[:4])
         node = self._start("Jahresmeldung", meldungs_id, member, office)
         node.add(person_node(person))
-        for period in periods if periods is not None else [
-            period_node(date(year, 1, 1), date(year, 12, 31))
-        ]:
+        for period in (
+            periods if periods is not None else [period_node(date(year, 1, 1), date(year, 12, 31))]
+        ):
             node.add(period)
         return node
 
@@ -325,7 +335,9 @@ class FileBuilder:
                 pay += Decimal(report.get("Entgelt") or 0)
                 amount += Decimal(report.get("Gesamtbetrag") or 0)
         node = Node("Nachlauf")
-        node.set("AnzahlMeldungen", self.trailer_overrides.get("AnzahlMeldungen", len(self.reports)))
+        node.set(
+            "AnzahlMeldungen", self.trailer_overrides.get("AnzahlMeldungen", len(self.reports))
+        )
         node.set("SummeEntgelt", self.trailer_overrides.get("SummeEntgelt", f"{pay:.2f}"))
         node.set("SummeBetrag", self.trailer_overrides.get("SummeBetrag", f"{amount:.2f}"))
         return node

@@ -56,9 +56,7 @@ def add_member(session: Session, number: str, name: str, offices: list[str]) -> 
     return member
 
 
-def add_sender(
-    session: Session, number: str, name: str, kind: str, grants: list[Grant]
-) -> Sender:
+def add_sender(session: Session, number: str, name: str, kind: str, grants: list[Grant]) -> Sender:
     """Register a sender (or update it) and grant it the members and billing offices named."""
     if not betriebsnummer_valid(number):
         raise UsageError(f"Betriebsnummer {number!r} is not valid (8 digits, check digit)")

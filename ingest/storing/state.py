@@ -69,7 +69,9 @@ class StoredState:
         key = (member, office)
         if key not in self._offices:
             row = self.session.execute(
-                select(BillingOffice.id, BillingOffice.member_id, BillingOffice.active, Member.active)
+                select(
+                    BillingOffice.id, BillingOffice.member_id, BillingOffice.active, Member.active
+                )
                 .join(Member, Member.id == BillingOffice.member_id)
                 .where(Member.number == member, BillingOffice.number == office)
             ).first()
@@ -203,7 +205,9 @@ def _period_row(report_id: int, period: PeriodData) -> Period:
     )
 
 
-def _anmeldung(state: StoredState, report: ReportData, office: Office, add: Add) -> Assignment | None:
+def _anmeldung(
+    state: StoredState, report: ReportData, office: Office, add: Add
+) -> Assignment | None:
     assert report.person is not None and report.begin is not None
     person, problem, fld = state._person(report.person)
     if problem:
@@ -249,7 +253,9 @@ def _new_person(session: Session, data: PersonData) -> Person:
     return person
 
 
-def _abmeldung(state: StoredState, report: ReportData, office: Office, add: Add) -> Assignment | None:
+def _abmeldung(
+    state: StoredState, report: ReportData, office: Office, add: Add
+) -> Assignment | None:
     assert report.person is not None and report.end is not None
     person, problem, fld = state._person(report.person)
     if problem:
@@ -279,7 +285,9 @@ def _covering(relationships: list[Insurance], day: date) -> bool:
     return any(r.begin <= day and (r.end is None or day <= r.end) for r in relationships)
 
 
-def _jahresmeldung(state: StoredState, report: ReportData, office: Office, add: Add) -> Assignment | None:
+def _jahresmeldung(
+    state: StoredState, report: ReportData, office: Office, add: Add
+) -> Assignment | None:
     assert report.person is not None
     year = state.year
     person, problem, fld = state._person(report.person)
@@ -372,7 +380,9 @@ def _parental_leave_excess(
     return None
 
 
-def _monatsabrechnung(state: StoredState, report: ReportData, office: Office, add: Add) -> Assignment | None:
+def _monatsabrechnung(
+    state: StoredState, report: ReportData, office: Office, add: Add
+) -> Assignment | None:
     statement = report.statement
     assert statement is not None
     existing = state.session.scalar(
@@ -398,7 +408,9 @@ def _monatsabrechnung(state: StoredState, report: ReportData, office: Office, ad
         )
     )
     if insured != statement.insured_count:
-        add("ZVMA040", f"gemeldet {statement.insured_count}, bekannt {insured}", "AnzahlVersicherte")
+        add(
+            "ZVMA040", f"gemeldet {statement.insured_count}, bekannt {insured}", "AnzahlVersicherte"
+        )
     row = state._insert_report(report, office, None, month=statement.month)
     state.session.add(
         MonthlyStatement(
@@ -509,7 +521,11 @@ class StoredChecks:
             )
 
         if header.sender != self.sender_number:
-            add("ZVVO021", f"Absender {header.sender}, geliefert von {self.sender_number}", "Absender")
+            add(
+                "ZVVO021",
+                f"Absender {header.sender}, geliefert von {self.sender_number}",
+                "Absender",
+            )
             return findings
         if self.sender is None or not self.sender.active:
             add("ZVVO021", f"Absender {header.sender} ist nicht zugelassen", "Absender")
@@ -529,7 +545,9 @@ class StoredChecks:
             )
         )
         if last is not None and header.file_number != last + 1:
-            add("ZVVO061", f"erwartet {last + 1}, erhalten {header.file_number}", "Dateifolgenummer")
+            add(
+                "ZVVO061", f"erwartet {last + 1}, erhalten {header.file_number}", "Dateifolgenummer"
+            )
         year = int(header.period[:4]) if header.period[:4].isdigit() else None
         self.state = StoredState(
             session=self.session,

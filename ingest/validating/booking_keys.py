@@ -40,7 +40,9 @@ class BookingKeys:
         if with_pay and tax == NO_PAY_TAX_CODE:
             return f"Versicherungsmerkmal {merkmal} verlangt ein Versteuerungsmerkmal mit Entgelt"
         if not with_pay and tax != NO_PAY_TAX_CODE:
-            return f"Versicherungsmerkmal {merkmal} ohne Entgelt erlaubt nur Versteuerungsmerkmal 00"
+            return (
+                f"Versicherungsmerkmal {merkmal} ohne Entgelt erlaubt nur Versteuerungsmerkmal 00"
+            )
         return None
 
 

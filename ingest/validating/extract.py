@@ -36,7 +36,7 @@ def _text(fields: dict[str, etree._Element], name: str) -> str | None:
     child = fields.get(name)
     if child is None or child.text is None:
         return None
-    return child.text.strip()
+    return str(child.text).strip()
 
 
 def _req(fields: dict[str, etree._Element], name: str) -> str:

@@ -15,8 +15,10 @@ _RVNR_WEIGHTS = (2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1)
 
 # Area numbers (Bereichsnummern) of the pension insurance carriers.
 ALLOWED_AREAS = frozenset(
-    [2, 3, 4, *range(8, 22), 23, 24, 25, 26, 28, 29, 38, 39, 40, 42, 43, 44]
-    + [*range(48, 62), 63, 64, 65, 66, 68, 69, 78, 79, 80, 81, 82, 89]
+    (
+        *(2, 3, 4, *range(8, 22), 23, 24, 25, 26, 28, 29, 38, 39, 40, 42, 43, 44),
+        *(*range(48, 62), 63, 64, 65, 66, 68, 69, 78, 79, 80, 81, 82, 89),
+    )
 )
 INTERIM_AREAS = frozenset([0, 77, 83, 84, 85, 86, 87, 88, 91, 92, 94])
 TEST_RVNRS = frozenset(
@@ -88,11 +90,7 @@ def rvnr_birth_date(rvnr: str, born: date) -> tuple[int, int, int]:
 def rvnr_matches_birth_date(rvnr: str, born: date) -> bool:
     """Whether the birth-date part agrees with ``born`` (00 day or month match anything)."""
     day, month, year = rvnr_birth_date(rvnr, born)
-    return (
-        year == born.year % 100
-        and (month in (0, born.month))
-        and (day in (0, born.day))
-    )
+    return year == born.year % 100 and (month in (0, born.month)) and (day in (0, born.day))
 
 
 def betriebsnummer_valid(number: str) -> bool:
@@ -119,11 +117,7 @@ def luhn_check_digit(payload: str) -> int:
 
 def versicherungsnummer_valid(number: str) -> bool:
     """Whether a fund insurance number is 10 digits with a correct Luhn digit."""
-    return (
-        len(number) == 10
-        and number.isdigit()
-        and luhn_check_digit(number[:9]) == int(number[9])
-    )
+    return len(number) == 10 and number.isdigit() and luhn_check_digit(number[:9]) == int(number[9])
 
 
 def make_versicherungsnummer(serial: int) -> str:

@@ -155,7 +155,7 @@ class Reader:
             return False
         extra = set(root.attrib) - {"Version"}
         if root.get("Version") != "1" or extra:
-            self._fail("ZVDA002", "Meldedatei braucht genau das Attribut Version=\"1\"", 1)
+            self._fail("ZVDA002", 'Meldedatei braucht genau das Attribut Version="1"', 1)
             return False
         if (root.text or "").strip():
             self._fail("ZVDA002", "Text in Meldedatei", root.sourceline)

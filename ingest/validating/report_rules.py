@@ -22,7 +22,6 @@ from ingest.validating.identifiers import (
 )
 from ingest.validating.records import (
     ALLOWED_BY_FILE_KIND,
-    PERSON_KINDS,
     Header,
     PeriodData,
     PersonData,
@@ -173,8 +172,10 @@ def _check_period(
         out.add("ZVVA010", None, f"{where}/Beginn")
     if period.begin.year != period.end.year:
         out.add("ZVVA020", "über den Jahreswechsel", f"{where}/Ende")
-    elif report.kind == "Jahresmeldung" and file_year is not None and (
-        period.begin.year != file_year
+    elif (
+        report.kind == "Jahresmeldung"
+        and file_year is not None
+        and (period.begin.year != file_year)
     ):
         out.add("ZVVA020", f"außerhalb des Jahres {file_year}", f"{where}/Beginn")
     for name, value in (("Entgelt", period.pay), ("Betrag", period.amount)):
@@ -215,7 +216,9 @@ def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> 
     if statement.total != expected:
         out.add("ZVMA010", f"Summe der Teilbeträge {expected}", "Gesamtbetrag")
     header = ctx.header
-    if header is not None and header.file_kind == "Monatsmeldung" and (
-        statement.month != header.period
+    if (
+        header is not None
+        and header.file_kind == "Monatsmeldung"
+        and (statement.month != header.period)
     ):
         out.add("ZVMA020", f"Monat {statement.month}, Zeitraum {header.period}", "Monat")
