@@ -19,7 +19,7 @@ from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
 from ingest.receiving import intake
 from ingest.settings import Settings
-from ingest.storing.db import make_engine, require_schema, session_factory
+from ingest.storing.db import open_database, session_factory
 from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
 from ingest.storing.registry import find_sender
 from ingest.storing.state import StoredChecks
@@ -55,8 +55,7 @@ class Service:
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
-        engine = make_engine(settings)
-        require_schema(engine)
+        engine = open_database(settings)
         return cls(settings=settings, sessions=session_factory(engine), catalogue=load_catalogue())
 
     # -- receiving ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ingest.answering.protocol import Verdict
+from ingest.answering.protocol import Verdict, validate_xml
 from ingest.home import initialise, sender_folders
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
@@ -94,9 +94,21 @@ def deliver(service: Service, tmp_path: Path) -> Deliver:
             builder.write(path)
         else:
             path.write_bytes(builder)
-        return service.ingest(path, sender_number=sender, test=test)
+        verdict = service.ingest(path, sender_number=sender, test=test)
+        assert_protocol_valid(service.settings, verdict)
+        return verdict
 
     return _deliver
+
+
+def assert_protocol_valid(settings: Settings, verdict: Verdict) -> None:
+    """Every protocol the service writes is valid against protokoll-1.xsd."""
+    written = list(
+        (settings.outbox / verdict.sender).glob(f"*.{verdict.delivery_id}.protokoll.xml")
+    )
+    assert len(written) == 1, written
+    assert validate_xml(written[0].read_bytes()) == []
+    assert written[0].with_suffix(".txt").is_file()
 
 
 def codes(verdict: Verdict) -> list[str]:

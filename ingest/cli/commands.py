@@ -7,15 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.protocol import Verdict, to_text, to_xml
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.errors import UsageError
 from ingest.home import initialise, sender_folders
 from ingest.pipeline import Service, grade
-from ingest.settings import Settings
-from ingest.storing.db import make_engine, require_schema, session_factory
 from ingest.storing.registry import Grant, add_member, add_sender
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck
@@ -64,9 +61,7 @@ def members_add(
 
     Example: zvk members add 100001 --name "Stadt Musterhausen" --abrechnungsstelle 001
     """
-    settings = settings_of(ctx)
-    sessions = _sessions(settings)
-    with sessions.begin() as session:
+    with sessions_of(ctx).begin() as session:
         add_member(session, mitgliedsnummer, name, abrechnungsstelle)
     typer.echo(f"member {mitgliedsnummer}: billing offices {', '.join(abrechnungsstelle)}")
 
@@ -89,16 +84,10 @@ def senders_add(
     """
     settings = settings_of(ctx)
     grants = [Grant.parse(text) for text in authorize or []]
-    with _sessions(settings).begin() as session:
+    with sessions_of(ctx).begin() as session:
         add_sender(session, betriebsnummer, name, kind, grants)
     sender_folders(settings, betriebsnummer)
     typer.echo(f"sender {betriebsnummer}: inbox {settings.inbox / betriebsnummer}")
-
-
-def _sessions(settings: Settings) -> sessionmaker[Session]:
-    engine = make_engine(settings)
-    require_schema(engine)
-    return session_factory(engine)
 
 
 def _summary(name: str, verdict: Verdict) -> str:

@@ -11,8 +11,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from ingest.cli.main import app, fail, settings_of
-from ingest.storing.db import make_engine, require_schema, session_factory
+from ingest.cli.main import app, fail, sessions_of
 from ingest.storing.models import BillingOffice, Delivery, FindingRow, Member, Report
 
 deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
@@ -40,12 +39,6 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _sessions(ctx: typer.Context) -> sessionmaker[Session]:
-    engine = make_engine(settings_of(ctx))
-    require_schema(engine)
-    return session_factory(engine)
-
-
 @deliveries_app.command("list")
 def deliveries_list(
     ctx: typer.Context,
@@ -66,7 +59,7 @@ def deliveries_list(
         query = query.where(Delivery.sender_number == sender)
     if ergebnis:
         query = query.where(Delivery.result == ergebnis)
-    with _sessions(ctx)() as session:
+    with sessions_of(ctx)() as session:
         rows = list(session.scalars(query))
     typer.echo(
         "LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
@@ -88,7 +81,7 @@ def deliveries_show(
 
     Example: zvk deliveries show 20261128-093000-3F9A2C
     """
-    with _sessions(ctx)() as session:
+    with sessions_of(ctx)() as session:
         d = session.scalar(select(Delivery).where(Delivery.delivery_id == lieferungs_id))
         if d is None:
             fail(f"no delivery {lieferungs_id}")
@@ -148,7 +141,7 @@ def export_meldungen(
     """
     if output_format != "csv":
         fail("--format must be csv")
-    sessions = _sessions(ctx)
+    sessions = sessions_of(ctx)
     if output is None:
         _write_csv(sessions, sys.stdout)
     else:

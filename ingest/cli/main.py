@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ZvkError
 from ingest.settings import Settings, load_settings
+from ingest.storing.db import open_database, session_factory
 
 app = typer.Typer(
     name="zvk",
@@ -48,6 +50,11 @@ def settings_of(ctx: typer.Context) -> Settings:
 def main(ctx: typer.Context, home: HomeOption = None) -> None:
     """Example: zvk --home /srv/zvk deliveries list --ergebnis abgewiesen"""
     ctx.find_root().meta["zvk.home"] = home
+
+
+def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:
+    """Sessions on the installation's database (which `zvk init` must have prepared)."""
+    return session_factory(open_database(settings_of(ctx)))
 
 
 def fail(message: str) -> NoReturn:

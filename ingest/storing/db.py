@@ -58,6 +58,15 @@ def migrate(engine: Engine) -> None:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
 
 
+def open_database(settings: Settings) -> Engine:
+    """The engine of an initialised installation; a clear error when `zvk init` is missing."""
+    if not settings.home.is_dir():
+        raise ConfigurationError(f"home {settings.home} does not exist: run `zvk init` first")
+    engine = make_engine(settings)
+    require_schema(engine)
+    return engine
+
+
 def require_schema(engine: Engine) -> None:
     """Refuse to work on a database that `zvk init` has not prepared."""
     try:

@@ -1,0 +1,202 @@
+"""The `zvk` command line as operators and scripts use it: real processes, real files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ingest.samples.builder import FileBuilder
+
+ZVK = [sys.executable, "-m", "ingest"]
+
+
+def zvk(
+    home: Path | None, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    prefix = ["--home", str(home)] if home else []
+    return subprocess.run(
+        [*ZVK, *prefix, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path, database_url: str | None) -> Path:
+    home = tmp_path / "home"
+    if database_url:
+        home.mkdir()
+        (home / "zvk.toml").write_text(f'[db]\nurl = "{database_url}"\n')
+    for args in (
+        ("init",),
+        (
+            "members",
+            "add",
+            "100001",
+            "--name",
+            "Stadt",
+            "--abrechnungsstelle",
+            "001",
+            "--abrechnungsstelle",
+            "002",
+        ),
+        (
+            "senders",
+            "add",
+            "66667777",
+            "--name",
+            "RZ",
+            "--kind",
+            "rechenzentrum",
+            "--authorize",
+            "100001",
+        ),
+    ):
+        done = zvk(home, *args)
+        assert done.returncode == 0, done.stderr
+    return home
+
+
+def thousand_reports(path: Path) -> Path:
+    b = FileBuilder(file_number=1)
+    for n in range(1, 1001):
+        b.anmeldung(n, date(2026, 10, 1), office="001" if n % 2 else "002")
+    return b.write(path)
+
+
+def export_rows(home: Path) -> list[dict[str, str]]:
+    done = zvk(home, "export", "meldungen", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+@pytest.mark.slow
+def test_thousand_reports_then_the_same_file_again(home: Path, tmp_path: Path) -> None:
+    """1,000 clean reports are fehlerfrei and exported; the same file again is doppelt."""
+    path = thousand_reports(tmp_path / "gross.xml")
+    first = zvk(home, "ingest", str(path))
+    assert first.returncode == 0, first.stderr
+    name, delivery_id, result, counts = first.stdout.strip().split("\t")
+    assert (name, result) == ("gross.xml", "fehlerfrei")
+    assert counts == "gesamt=1000 angenommen=1000 abgewiesen=0"
+    rows = export_rows(home)
+    assert len(rows) == 1000
+    assert {
+        "meldungs_id",
+        "absender",
+        "art",
+        "mitgliedsnummer",
+        "abrechnungsstelle",
+        "rvnr",
+        "versicherungsnummer",
+        "storniert",
+    } <= set(rows[0])
+    assert {r["storniert"] for r in rows} == {"false"}
+    assert all(len(r["versicherungsnummer"]) == 10 for r in rows)
+
+    again = zvk(home, "ingest", str(path))
+    assert again.returncode == 1
+    assert again.stdout.split("\t")[2] == "doppelt"
+    assert len(export_rows(home)) == 1000
+    shown = zvk(home, "deliveries", "show", again.stdout.split("\t")[1])
+    assert f"Bezug:            {delivery_id}" in shown.stdout
+
+
+def test_ingest_exit_status_follows_result(home: Path, tmp_path: Path) -> None:
+    """Exit 0 for fehlerfrei/hinweise, 1 for teilweise_abgewiesen; `deliveries list` shows both."""
+    good = FileBuilder(file_number=1)
+    good.anmeldung(1)
+    bad = FileBuilder(file_number=2)
+    bad.anmeldung(2)
+    bad.anmeldung(3).set("Person/RVNR", "15070649C102")
+    assert zvk(home, "ingest", str(good.write(tmp_path / "a.xml"))).returncode == 0
+    done = zvk(home, "ingest", str(bad.write(tmp_path / "b.xml")))
+    assert done.returncode == 1
+    assert "teilweise_abgewiesen" in done.stdout
+    listed = zvk(home, "deliveries", "list", "--ergebnis", "teilweise_abgewiesen")
+    assert "b.xml" in listed.stdout and "a.xml" not in listed.stdout
+
+
+def test_check_needs_no_home(tmp_path: Path) -> None:
+    """`zvk check` works without a home and prints the protocol in text or XML."""
+    b = FileBuilder()
+    b.anmeldung(1)
+    b.anmeldung(2).set("Person/RVNR", "15070649C102")
+    path = b.write(tmp_path / "pruef.xml")
+    env = {**os.environ, "ZVK_HOME": str(tmp_path / "nowhere")}
+    text = zvk(None, "check", str(path), env=env)
+    assert text.returncode == 1
+    assert "ZVME088" in text.stdout and "teilweise_abgewiesen" in text.stdout
+    xml = zvk(None, "check", "--format", "xml", str(path), env=env)
+    assert xml.stdout.startswith("<?xml") and 'Code="ZVME088"' in xml.stdout
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "does-not-exist.xml"),
+        ("members", "add", "12", "--name", "X", "--abrechnungsstelle", "001"),
+        ("members", "add", "100003", "--name", "X", "--abrechnungsstelle", "1"),
+        ("senders", "add", "66667778", "--name", "X", "--kind", "rechenzentrum"),
+        ("senders", "add", "15000002", "--name", "X", "--kind", "bank"),
+        (
+            "senders",
+            "add",
+            "15000002",
+            "--name",
+            "X",
+            "--kind",
+            "mitglied",
+            "--authorize",
+            "999999",
+        ),
+        ("deliveries", "show", "nope"),
+        ("deliveries", "list", "--ergebnis", "gut"),
+        ("check", "--format", "pdf", "x.xml"),
+        ("export", "meldungen", "--format", "xlsx"),
+        ("no-such-command",),
+    ],
+)
+def test_user_mistakes_give_one_line_and_exit_2(home: Path, args: tuple[str, ...]) -> None:
+    """A mistake on the command line: exit status 2, a short message, never a traceback."""
+    done = zvk(home, *args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
+    assert done.stderr.strip()
+
+
+def test_uninitialised_home_and_bad_configuration(tmp_path: Path) -> None:
+    """A home without `zvk init` and a broken setting are reported in one line, exit 2."""
+    done = zvk(tmp_path / "empty", "deliveries", "list")
+    assert done.returncode == 2 and "zvk init" in done.stderr and "Traceback" not in done.stderr
+    env = {**os.environ, "ZVK_SFTP__PORT": "not-a-port"}
+    done = zvk(tmp_path / "empty", "deliveries", "list", env=env)
+    assert done.returncode == 2 and "sftp.port" in done.stderr and "Traceback" not in done.stderr
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "zvk.toml").write_text("[db\nurl=")
+    done = zvk(tmp_path / "bad", "deliveries", "list")
+    assert done.returncode == 2 and "zvk.toml" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_init_twice_changes_nothing(home: Path) -> None:
+    """Running `zvk init` on a ready home reports nothing to do and keeps the host keys."""
+    key = (home / "keys" / "ssh_host_ecdsa_key").read_bytes()
+    done = zvk(home, "init")
+    assert done.returncode == 0 and "nothing to do" in done.stdout
+    assert (home / "keys" / "ssh_host_ecdsa_key").read_bytes() == key
+
+
+def test_ingest_without_sender_cannot_read_absender(home: Path, tmp_path: Path) -> None:
+    """A file whose Absender cannot be read needs --sender; with it, it is answered."""
+    path = tmp_path / "muell.xml"
+    path.write_bytes(b"\x00\x01 not xml")
+    done = zvk(home, "ingest", str(path))
+    assert done.returncode == 2 and "--sender" in done.stderr
+    done = zvk(home, "ingest", "--sender", "66667777", str(path))
+    assert done.returncode == 1 and "abgewiesen" in done.stdout
