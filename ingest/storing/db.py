@@ -53,7 +53,7 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (nothing happens when it is current)."""
     try:
-        command.upgrade(alembic_config(engine), "head")
+        command.upgrade(alembic_config(engine), "heads")
     except OperationalError as exc:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
 
