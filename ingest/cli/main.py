@@ -64,7 +64,8 @@ def fail(message: str) -> NoReturn:
 
 def run() -> None:
     """Console entry point: library errors become one line and exit status 2."""
-    from ingest.cli import commands, deliveries, demo  # noqa: F401  (registers the commands)
+    # Importing a command module registers its commands on `app`.
+    from ingest.cli import commands, deliveries, demo, operations  # noqa: F401
 
     try:
         app()

@@ -1,0 +1,3 @@
+"""Operators' maintenance commands: workers, re-runs, the quarantine, person search."""
+
+from __future__ import annotations
