@@ -6,6 +6,7 @@ Findings are collected as data; only failures of the service itself raise.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
+from ingest.errors import TransientError
 from ingest.receiving import intake
 from ingest.settings import Settings
+from ingest.storing.claims import Claims, claimed, claims_for
 from ingest.storing.db import open_database, session_factory
 from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
 from ingest.storing.registry import find_sender
@@ -29,6 +32,7 @@ from ingest.validating.findings import Catalogue, Finding, load_catalogue
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
 
+INGEST_WAIT_SECONDS = 600.0
 FINAL_STATES = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
 
 
@@ -52,11 +56,17 @@ class Service:
     settings: Settings
     sessions: sessionmaker[Session]
     catalogue: Catalogue
+    claims: Claims
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
-        engine = open_database(settings)
-        return cls(settings=settings, sessions=session_factory(engine), catalogue=load_catalogue())
+        engine = open_database(settings, writer=True)
+        return cls(
+            settings=settings,
+            sessions=session_factory(engine),
+            catalogue=load_catalogue(),
+            claims=claims_for(engine, settings.home),
+        )
 
     # -- receiving ------------------------------------------------------------------------
     def receive(
@@ -117,11 +127,15 @@ class Service:
     def ingest(
         self, source: Path, *, sender_number: str, test: bool, channel: str = "cli"
     ) -> Verdict:
+        """Receive and process a file in the foreground (waits while another worker is busy)."""
         delivery_id = self.receive(
             source, sender_number=sender_number, test=test, channel=channel, keep_source=True
         )
         assert delivery_id is not None  # a copy cannot be claimed by anybody else
-        return self.process(delivery_id)
+        verdict = self.process(delivery_id, wait_seconds=INGEST_WAIT_SECONDS)
+        if verdict is None:
+            raise TransientError(f"{delivery_id}: another worker holds the delivery")
+        return verdict
 
     # -- processing -----------------------------------------------------------------------
     def unfinished(self) -> list[str]:
@@ -135,37 +149,75 @@ class Service:
                 )
             )
 
-    def recover(self) -> list[Verdict]:
-        """Finish everything an interrupted run left: spooled files, then open deliveries."""
+    def recover(self) -> None:
+        """Register what an interrupted run left in the spool (the worker does the rest)."""
         for arrival in intake.pending_arrivals(self.settings):
             self._register(arrival)
-        return [self.process(d) for d in self.unfinished()]
 
-    def process(self, delivery_id: str) -> Verdict:
-        """Check, commit and answer one delivery; safe to call again after a crash."""
+    def work(
+        self,
+        stop: threading.Event,
+        wake: threading.Event | None = None,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        """A worker: process unfinished deliveries from the ledger until ``stop`` is set.
+
+        ``wake`` lets a receiver in the same process cut the idle wait short.
+        """
+        wake = wake or threading.Event()
+        while not stop.is_set():
+            done = 0
+            try:
+                self.recover()
+                for delivery_id in self.unfinished():
+                    if stop.is_set():
+                        break
+                    if self.process(delivery_id) is not None:
+                        done += 1
+            except Exception:  # the database went away, the disk is full: retry later
+                log.exception("worker pass failed")
+            if not done:
+                wake.wait(idle_seconds)
+                wake.clear()
+
+    def process(self, delivery_id: str, wait_seconds: float = 0.0) -> Verdict | None:
+        """Check, commit and answer one delivery; safe to call again after a crash.
+
+        Returns ``None`` when another worker holds the delivery right now.
+        """
         structlog.contextvars.bind_contextvars(delivery_id=delivery_id)
         try:
             with self.sessions() as session:
-                delivery = self._delivery(session, delivery_id)
-                state = delivery.state
-            if state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
-                try:
-                    self._check_and_commit(delivery_id)
-                except Exception:
-                    log.exception("internal error while checking")
-                    self._fail(delivery_id)
-            verdict = self.verdict(delivery_id)
-            self._answer(delivery_id, verdict)
-            log.info(
-                "delivery answered",
-                result=verdict.result,
-                total=verdict.total,
-                accepted=verdict.accepted,
-                rejected=verdict.rejected,
-            )
-            return verdict
+                pk = self._delivery(session, delivery_id).id
+            with claimed(self.claims, pk, wait_seconds) as got:
+                if not got:
+                    return None
+                return self._process_claimed(delivery_id)
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id")
+
+    def _process_claimed(self, delivery_id: str) -> Verdict:
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
+            state = delivery.state
+            if state == DeliveryState.RECEIVED.value:
+                delivery.state = DeliveryState.CHECKING.value
+        if state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
+            try:
+                self._check_and_commit(delivery_id)
+            except Exception:
+                log.exception("internal error while checking")
+                self._fail(delivery_id)
+        verdict = self.verdict(delivery_id)
+        self._answer(delivery_id, verdict)
+        log.info(
+            "delivery answered",
+            result=verdict.result,
+            total=verdict.total,
+            accepted=verdict.accepted,
+            rejected=verdict.rejected,
+        )
+        return verdict
 
     @staticmethod
     def _delivery(session: Session, delivery_id: str) -> Delivery:
@@ -175,9 +227,6 @@ class Service:
         return delivery
 
     def _check_and_commit(self, delivery_id: str) -> None:
-        with self.sessions.begin() as session:
-            delivery = self._delivery(session, delivery_id)
-            delivery.state = DeliveryState.CHECKING.value
         for attempt in range(2):
             try:
                 self._run_check(delivery_id)

@@ -1,4 +1,8 @@
-"""``zvk serve``: the long-running service (drop-folder watcher; SFTP and scheduler to come)."""
+"""``zvk serve``: the long-running service.
+
+The drop-folder watcher only registers deliveries in the ledger; a worker thread processes
+them (more workers can run as separate `zvk worker` processes on PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -16,38 +20,60 @@ from ingest.settings import Settings
 log = structlog.stdlib.get_logger("ingest.service")
 
 
-def serve(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Run until SIGTERM or SIGINT (or ``stop``); finish the delivery at hand, then leave."""
-    stop = stop or threading.Event()
-    service = Service.open(settings)
+def install_signal_handlers(stop: threading.Event, wake: threading.Event | None = None) -> None:
+    """SIGTERM and SIGINT ask for a clean stop (the delivery at hand is finished first)."""
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping", signal=signal.Signals(signum).name)
         stop.set()
+        if wake is not None:
+            wake.set()
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
-    recovered = service.recover()
-    if recovered:
-        log.info("finished interrupted deliveries", count=len(recovered))
+
+def serve(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or ``stop``)."""
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    service = Service.open(settings)
+    install_signal_handlers(stop, wake)
 
     def handle(drop: Drop) -> None:
         try:
-            delivery_id = service.receive(
+            service.receive(
                 drop.path, sender_number=drop.sender_number, test=drop.test, channel="drop"
             )
         except NotARegularFile:
             return
-        if delivery_id is not None:
-            service.process(delivery_id)
+        except Exception:
+            # Claimed into the spool but not yet in the ledger: the worker registers it later.
+            log.exception("could not register a delivery now", sender=drop.sender_number)
+        wake.set()
 
+    worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")
     watcher = DropFolderWatcher(settings, handle)
     watcher.start()
+    worker.start()
     log.info("serving", inbox=str(settings.inbox))
     try:
         watcher.run(stop)
     finally:
+        stop.set()
+        wake.set()
         watcher.stop()
+        worker.join()
         log.info("stopped")
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """``zvk worker``: process deliveries from the ledger, nothing else."""
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    service = Service.open(settings)
+    install_signal_handlers(stop, wake)
+    log.info("worker started")
+    service.work(stop, wake)
+    log.info("worker stopped")

@@ -69,9 +69,58 @@ class ChecksSettings(BaseModel):
 
 
 class SftpSettings(BaseModel):
-    enabled: bool = Field(default=False, description="Start the SFTP server with `zvk serve`.")
-    host: str = Field(default="127.0.0.1", description="Address the SFTP server listens on.")
+    enabled: bool = Field(default=True, description="Start the SFTP server with `zvk serve`.")
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address the SFTP server listens on; loopback unless configured otherwise "
+        "(`0.0.0.0` for every interface).",
+    )
     port: int = Field(default=2222, description="Port of the SFTP server.")
+    max_file_bytes: int | None = Field(
+        default=None,
+        description="Largest upload over SFTP; empty means `intake.max_file_bytes`. The upload "
+        "is stopped with ZVDA005 the moment it grows past the limit.",
+    )
+    max_sessions_per_sender: int = Field(
+        default=4, description="Concurrent SFTP connections one sender may hold."
+    )
+    max_failed_logins: int = Field(
+        default=10,
+        description="Failed logins from one address, or for one account, within "
+        "`failure_window_seconds` that lead to a ban.",
+    )
+    failure_window_seconds: float = Field(
+        default=600.0, description="Time over which failed logins are counted."
+    )
+    ban_seconds: float = Field(
+        default=60.0, description="Length of the first ban; each further ban doubles it."
+    )
+    max_ban_seconds: float = Field(default=3600.0, description="Longest ban.")
+    login_grace_seconds: float = Field(
+        default=30.0, description="Time a client has to log in and open its SFTP session."
+    )
+    window_bytes: int = Field(
+        default=8 * 1024**2,
+        description="SSH channel window the server grants (larger: fewer stalls, more memory).",
+    )
+    max_packet_bytes: int = Field(
+        default=256 * 1024, description="Largest SSH packet the server accepts on a channel."
+    )
+    ciphers: list[str] = Field(
+        default=[
+            "aes128-gcm@openssh.com",
+            "aes256-gcm@openssh.com",
+            "aes128-ctr",
+            "aes256-ctr",
+        ],
+        description="Ciphers offered, in the server's order (the client's preference decides "
+        "among them); GCM needs no separate MAC and is the fastest paramiko offers.",
+    )
+    listen_retry_seconds: float = Field(
+        default=5.0,
+        description="When the port is taken, `zvk serve` keeps serving the drop folder and "
+        "tries to listen again after this long.",
+    )
 
 
 class LogSettings(BaseModel):

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
 from ingest.answering.protocol import Verdict, to_text, to_xml
 
+_UNSAFE = re.compile(r"[^\w.,+=@-]")
+MAX_STEM = 120  # leaves room for ".<LieferungsId>.protokoll.xml" within 255 bytes
+
 
 def protocol_stem(filename: str, delivery_id: str) -> str:
-    """``<stem>.<LieferungsId>.protokoll`` where stem is the name without its last extension."""
-    stem = Path(filename).stem or "datei"
-    return f"{stem}.{delivery_id}.protokoll"
+    """``<stem>.<LieferungsId>.protokoll`` where stem is the name without its last extension.
+
+    Characters that are no good in a file name (control characters, separators, undecodable
+    bytes) become ``_`` and long names are cut, so any delivered name gets its protocol.
+    """
+    stem = _UNSAFE.sub("_", Path(filename).stem).lstrip(".")
+    stem = stem.encode("utf-8", "replace")[:MAX_STEM].decode("utf-8", "ignore")
+    return f"{stem or 'datei'}.{delivery_id}.protokoll"
 
 
 def write_atomically(target: Path, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -63,6 +64,15 @@ def _q(name: str) -> str:
 
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# Characters XML 1.0 cannot carry (and undecodable bytes of a file name, kept as surrogates).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+MAX_NAME = 255
+
+
+def printable(text: str, limit: int = MAX_NAME) -> str:
+    """A sender-supplied name as it can appear in the protocol (XML-safe, bounded)."""
+    cleaned = _NOT_XML.sub("?", text).replace("\n", "?").replace("\r", "?").replace("\t", " ")
+    return cleaned[:limit] or "?"
 
 
 def _stamp(moment: datetime) -> str:
@@ -79,7 +89,7 @@ def to_xml(verdict: Verdict) -> bytes:
 
     text("LieferungsId", verdict.delivery_id)
     text("Absender", verdict.sender)
-    text("Dateiname", verdict.filename)
+    text("Dateiname", printable(verdict.filename))
     text("SHA256", verdict.sha256)
     if verdict.file_number is not None:
         text("Dateifolgenummer", str(verdict.file_number))
@@ -149,6 +159,7 @@ def to_text(verdict: Verdict) -> str:
     template = _environment().get_template("protokoll.txt.j2")
     return template.render(
         v=verdict,
+        filename=printable(verdict.filename),
         sentence=RESULT_SENTENCES[verdict.result],
         test_sentence=TEST_SENTENCE,
         stamp=_stamp,

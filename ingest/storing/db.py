@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,8 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _begin_immediate)
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -28,7 +30,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(settings: Settings) -> Engine:
+def _begin_immediate(connection: Connection) -> None:
+    """Take SQLite's write lock when a transaction begins, not at its first write.
+
+    A deferred transaction that reads first and writes later fails at once with "database is
+    locked" when another connection committed in between; an immediate one waits its turn.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
+    """An engine on the installation's database; ``writer`` for the processing pipeline."""
     url = settings.database_url
     try:
         engine = create_engine(url, echo=settings.db.echo, future=True)
@@ -36,6 +52,7 @@ def make_engine(settings: Settings) -> Engine:
         raise ConfigurationError(f"db.url: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _begin_immediate if writer else _begin_deferred)
     return engine
 
 
@@ -58,11 +75,11 @@ def migrate(engine: Engine) -> None:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
 
 
-def open_database(settings: Settings) -> Engine:
+def open_database(settings: Settings, *, writer: bool = False) -> Engine:
     """The engine of an initialised installation; a clear error when `zvk init` is missing."""
     if not settings.home.is_dir():
         raise ConfigurationError(f"home {settings.home} does not exist: run `zvk init` first")
-    engine = make_engine(settings)
+    engine = make_engine(settings, writer=writer)
     require_schema(engine)
     return engine
 
