@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
-from ingest.errors import TransientError
+from ingest.errors import TransientError, UsageError
 from ingest.receiving import intake
 from ingest.settings import Settings
 from ingest.storing.claims import Claims, claimed, claims_for
@@ -144,7 +144,15 @@ class Service:
             return list(
                 session.scalars(
                     select(Delivery.delivery_id)
-                    .where(Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]))
+                    .where(
+                        or_(
+                            Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
+                            and_(
+                                Delivery.state == DeliveryState.FAILED.value,
+                                Delivery.protocol_path.is_(None),
+                            ),
+                        )
+                    )
                     .order_by(Delivery.id)
                 )
             )
@@ -205,6 +213,8 @@ class Service:
         if state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
             try:
                 self._check_and_commit(delivery_id)
+            except (OperationalError, OSError):
+                raise  # database or disk unavailable: the state stays, a later pass retries
             except Exception:
                 log.exception("internal error while checking")
                 self._fail(delivery_id)
@@ -343,6 +353,40 @@ class Service:
             delivery.state = DeliveryState.FAILED.value
             delivery.original_sha256 = None
             delivery.error = "internal error, see the service log"
+
+    def reset_for_rerun(self, delivery_id: str) -> None:
+        """Make a failed or rejected delivery new again, so that a worker checks it afresh.
+
+        Committed deliveries cannot be re-run: their reports are in the database.
+        """
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
+            if delivery.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
+                return
+            if (
+                delivery.state != DeliveryState.FAILED.value
+                and delivery.result
+                not in (
+                    "abgewiesen",
+                    "doppelt",
+                )
+                and not delivery.test
+            ):
+                raise UsageError(
+                    f"{delivery_id} has committed reports ({delivery.result}); "
+                    "send a Storno and a corrected file instead"
+                )
+            session.execute(delete(FindingRow).where(FindingRow.delivery_id == delivery.id))
+            delivery.state = DeliveryState.RECEIVED.value
+            delivery.result = None
+            delivery.original_sha256 = None
+            delivery.file_number_used = None
+            delivery.duplicate_of = None
+            delivery.protocol_path = None
+            delivery.processed_at = None
+            delivery.error = None
+            delivery.total = delivery.accepted = delivery.rejected = 0
+        log.info("delivery reset for a re-run", delivery_id=delivery_id)
 
     @property
     def ruleset(self) -> str:
