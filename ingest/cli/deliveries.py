@@ -12,13 +12,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ingest.cli.main import app, fail, sessions_of
-from ingest.storing.models import BillingOffice, Delivery, FindingRow, Member, Report
+from ingest.storing.models import (
+    BillingOffice,
+    Delivery,
+    DeliveryState,
+    FindingRow,
+    Member,
+    Report,
+)
 
 deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
 export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(export_app, name="export")
 
+STATES = tuple(s.value for s in DeliveryState)
 RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
 EXPORT_COLUMNS = [
     "meldungs_id",
@@ -46,12 +54,18 @@ def deliveries_list(
         str | None, typer.Option("--sender", help="Only this Betriebsnummer.")
     ] = None,
     ergebnis: Annotated[str | None, typer.Option("--ergebnis", help="Only this result.")] = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="Only this ledger state (failed = the quarantine)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 100,
 ) -> None:
     """The deliveries, newest first.
 
     Example: zvk deliveries list --sender 66667777 --ergebnis abgewiesen
     """
+    if state is not None and state not in STATES:
+        fail(f"--state must be one of {', '.join(STATES)}")
     if ergebnis is not None and ergebnis not in RESULTS:
         fail(f"--ergebnis must be one of {', '.join(RESULTS)}")
     query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
@@ -59,6 +73,8 @@ def deliveries_list(
         query = query.where(Delivery.sender_number == sender)
     if ergebnis:
         query = query.where(Delivery.result == ergebnis)
+    if state:
+        query = query.where(Delivery.state == state)
     with sessions_of(ctx)() as session:
         rows = list(session.scalars(query))
     typer.echo(
