@@ -251,14 +251,14 @@ class Service:
     def _run_check(self, delivery_id: str) -> None:
         with self.sessions() as session:
             delivery = self._delivery(session, delivery_id)
-            first = None
-            if not delivery.test:
-                first = session.scalar(
-                    select(Delivery.delivery_id).where(
-                        Delivery.sender_number == delivery.sender_number,
-                        Delivery.original_sha256 == delivery.sha256,
-                    )
+            # Only real deliveries are originals; a test delivery of such a file is told what
+            # a real one would be told.
+            first = session.scalar(
+                select(Delivery.delivery_id).where(
+                    Delivery.sender_number == delivery.sender_number,
+                    Delivery.original_sha256 == delivery.sha256,
                 )
+            )
             if first is not None:
                 finding = self.catalogue.finding("ZVVO062", f"erste Lieferung {first}")
                 self._finish(session, delivery, "doppelt", [finding], duplicate_of=first)

@@ -49,7 +49,11 @@ def _period_problem(header: Header, checks: ChecksSettings, received_at: datetim
         year = int(header.period)
         if year > today.year:
             return "liegt in der Zukunft"
-    if year < today.year - checks.max_years_back:
+        month = 1
+    oldest = (today.year - checks.max_years_back, today.month)
+    if header.file_kind == "Monatsmeldung" and (year, month) < oldest:
+        return f"mehr als {checks.max_years_back} Jahre zurück"
+    if header.file_kind != "Monatsmeldung" and year < oldest[0]:
         return f"mehr als {checks.max_years_back} Jahre zurück"
     return None
 

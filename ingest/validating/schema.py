@@ -19,7 +19,8 @@ FILE_SCHEMA = "meldedatei-1.xsd"
 ELEMENT_SCHEMA = "meldung-1.xsd"
 PROTOCOL_SCHEMA = "protokoll-1.xsd"
 _NS_NOISE = re.compile(r"\{urn:zvk-ingest:[a-z]+:1\}")
-_PATH_STEP = re.compile(r"/?(?:[A-Za-z]+:)?([A-Za-z]+)(\[\d+\])?")
+_STEP = re.compile(r"/([^/\[]+)(?:\[(\d+)\])?")
+REPEATED = frozenset({"Abschnitt"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ def validate_element(element: etree._Element, limit: int = 5) -> list[SchemaErro
                 message=_NS_NOISE.sub("", entry.message),
                 line=entry.line or None,
                 column=entry.column or None,
-                field=_field(entry.path),
+                field=field_path(element, entry.path),
             )
         )
         if len(errors) >= limit:
@@ -57,10 +58,26 @@ def validate_element(element: etree._Element, limit: int = 5) -> list[SchemaErro
     return errors
 
 
-def _field(path: str | None) -> str | None:
-    """``/ns:Anmeldung/ns:Person/ns:RVNR`` → ``Person/RVNR`` (the element's own name dropped)."""
+def field_path(element: etree._Element, path: str | None) -> str | None:
+    """The error's element below ``element`` as a field path such as ``Abschnitt[2]/Betrag``.
+
+    libxml2 reports positions like ``/*/*[4]/*[2]`` (the first step is ``element`` itself);
+    the path is walked on the element to name each step.
+    """
     if not path:
         return None
-    steps = [m.group(1) + (m.group(2) or "") for m in _PATH_STEP.finditer(path)]
-    inner = steps[1:]
-    return "/".join(inner) if inner else None
+    steps = _STEP.findall(path)[1:]
+    names: list[str] = []
+    node = element
+    for _name, index in steps:
+        children = [c for c in node if isinstance(c.tag, str)]
+        position = int(index) if index else 1
+        if position > len(children):
+            break
+        node = children[position - 1]
+        local = etree.QName(node).localname
+        if local in REPEATED:
+            same = [c for c in children[:position] if etree.QName(c).localname == local]
+            local = f"{local}[{len(same)}]"
+        names.append(local)
+    return "/".join(names) or None
