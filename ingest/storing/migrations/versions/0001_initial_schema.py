@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('sender_id', sa.Integer(), nullable=True),
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('test', sa.Boolean(), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
