@@ -55,6 +55,10 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
     overrides = {"db": {"url": database_url}} if database_url else {}
     s = load_settings(tmp_path / "home", **overrides)
     initialise(s)
+    if database_url:
+        # Processes started by a test (zvk serve, zvk worker) read the same database from the home.
+        with (s.home / "zvk.toml").open("a", encoding="utf-8") as config:
+            config.write(f'\n[db]\nurl = "{database_url}"\n')
     with session_factory(make_engine(s)).begin() as session:
         add_member(session, "100001", "Stadt Musterhausen", ["001", "002"])
         add_member(session, "100002", "Landkreis Beispiel", ["001"])

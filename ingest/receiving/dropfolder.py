@@ -26,7 +26,7 @@ from watchdog.observers.polling import PollingObserver
 from ingest.settings import Settings
 
 log = structlog.stdlib.get_logger("ingest.dropfolder")
-_SENDER = re.compile(r"\d{8}")
+_SENDER = re.compile(r"[0-9]{8}")
 TEST_FOLDER = "test"
 
 

@@ -13,8 +13,8 @@ from ingest.storing.models import Authorisation, BillingOffice, Member, Sender
 from ingest.validating.identifiers import betriebsnummer_valid
 
 SENDER_KINDS = ("rechenzentrum", "mitglied")
-_MEMBER = re.compile(r"\d{6}")
-_OFFICE = re.compile(r"\d{3}")
+_MEMBER = re.compile(r"[0-9]{6}")
+_OFFICE = re.compile(r"[0-9]{3}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.storing.models import (
@@ -275,6 +275,9 @@ def _abmeldung(
     for period in report.periods:
         if period.begin < relationship.begin or period.end > report.end:
             add("ZVVA110", None, f"{period.where}/Beginn")
+    excess = _parental_leave_excess(state.session, person.id, report.periods)
+    if excess:
+        add("ZVVA061", excess, "Abschnitt")
     row = state._insert_report(report, office, person)
     relationship.end = report.end
     relationship.closed_by = row.id
@@ -467,19 +470,23 @@ def _storno(state: StoredState, report: ReportData, office: Office, add: Add) ->
 
 
 def _has_dependants(session: Session, relationship: Insurance) -> bool:
-    """An uncancelled Abmeldung or Jahresmeldung that rests on this relationship."""
+    """The Abmeldung that closed this relationship, or a Jahresmeldung for a year it spans.
+
+    Reports of an earlier, already closed relationship of the same person and office do not
+    count: they rest on that relationship, not on this one.
+    """
     if relationship.closed_by is not None:
         return True
-    begin_year = relationship.begin.year
+    years = [Report.year >= relationship.begin.year]
+    if relationship.end is not None:
+        years.append(Report.year <= relationship.end.year)
     dependant = session.scalar(
         select(Report.id).where(
             Report.person_id == relationship.person_id,
             Report.billing_office_id == relationship.billing_office_id,
             Report.cancelled.is_(False),
-            or_(
-                and_(Report.kind == "Jahresmeldung", Report.year >= begin_year),
-                Report.kind == "Abmeldung",
-            ),
+            Report.kind == "Jahresmeldung",
+            *years,
         )
     )
     return dependant is not None

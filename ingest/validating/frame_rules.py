@@ -11,8 +11,8 @@ from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.identifiers import betriebsnummer_valid
 from ingest.validating.records import Header, Trailer
 
-_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-_YEAR = re.compile(r"\d{4}")
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+_YEAR = re.compile(r"[0-9]{4}")
 
 
 def check_header(

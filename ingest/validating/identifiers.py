@@ -10,7 +10,7 @@ import re
 from datetime import date
 from enum import Enum
 
-_RVNR_SHAPE = re.compile(r"\d{8}[A-Z]\d{3}")
+_RVNR_SHAPE = re.compile(r"[0-9]{8}[A-Z][0-9]{3}")
 _RVNR_WEIGHTS = (2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1)
 
 # Area numbers (Bereichsnummern) of the pension insurance carriers.
