@@ -1,7 +1,7 @@
 """``zvk serve``: the long-running service.
 
-The drop-folder watcher only registers deliveries in the ledger; a worker thread processes
-them (more workers can run as separate `zvk worker` processes on PostgreSQL).
+The drop-folder watcher and the SFTP server only register deliveries in the ledger; a worker
+thread processes them (more workers can run as separate `zvk worker` processes on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import structlog
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import Drop, DropFolderWatcher
 from ingest.receiving.intake import NotARegularFile
+from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
 
 log = structlog.stdlib.get_logger("ingest.service")
@@ -54,15 +55,27 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
         wake.set()
 
     worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")
+    sftp = None
+    if settings.sftp.enabled:
+        # Imported here, after the signal handlers: paramiko and its crypto take a while to load.
+        from ingest.receiving.sftp import SftpServer
+
+        sftp = SftpServer(settings, service, wake)
     watcher = DropFolderWatcher(settings, handle)
     watcher.start()
     worker.start()
+    if sftp is not None:
+        sftp.start()
     log.info("serving", inbox=str(settings.inbox))
+    scheduler = start_scheduler(settings, service.sessions)  # nightly reconciliation, payments
     try:
         watcher.run(stop)
     finally:
+        scheduler.shutdown()  # lets a running nightly job finish
         stop.set()
         wake.set()
+        if sftp is not None:
+            sftp.stop()
         watcher.stop()
         worker.join()
         log.info("stopped")

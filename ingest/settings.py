@@ -84,6 +84,11 @@ class SftpSettings(BaseModel):
     max_sessions_per_sender: int = Field(
         default=4, description="Concurrent SFTP connections one sender may hold."
     )
+    max_connections: int = Field(
+        default=64,
+        description="Concurrent SFTP connections in all (logged in or not); more are closed at "
+        "once, so that a flood of connections cannot exhaust the server.",
+    )
     max_failed_logins: int = Field(
         default=10,
         description="Failed logins from one address, or for one account, within "
@@ -123,6 +128,67 @@ class SftpSettings(BaseModel):
     )
 
 
+class ReconcileSettings(BaseModel):
+    """Payments, nightly reconciliation, pension points and evaluations (docs/reconciliation.md)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Run the nightly reconciliation and the payments-inbox scan in `zvk serve`.",
+    )
+    nightly_time: str = Field(
+        default="02:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+        description="Local time (Europe/Berlin) of the nightly run, HH:MM or HH:MM:SS.",
+    )
+    misfire_grace_seconds: int = Field(
+        default=6 * 3600,
+        ge=1,
+        description="A nightly run that could not start on time still starts within this delay.",
+    )
+    catch_up: bool = Field(
+        default=True,
+        description="At start-up, run the last nightly run if it was missed (once, however many "
+        "were missed).",
+    )
+    deadline: str = Field(
+        default="02-28",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="MM-DD of the following year by which the Jahresmeldungen of a year are due; "
+        "after it, missing ones are findings.",
+    )
+    due_day: int = Field(
+        default=15,
+        ge=1,
+        le=28,
+        description="Day of the following month by which a month's Monatsabrechnung and payment "
+        "are due; the month is reconciled after that day.",
+    )
+    tolerance: Decimal = Field(
+        default=Decimal("0.10"),
+        ge=0,
+        description="Allowed difference in EUR between payments and Gesamtbetrag, and between "
+        "the annual sums.",
+    )
+    start_month: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+        description="First month reconciled (YYYY-MM); empty: the month of the earliest "
+        "committed Monatsabrechnung.",
+    )
+    payments_inbox: Path = Field(
+        default=Path("payments"),
+        description="Folder for bank statements (camt.053 or CSV) to import; relative to the home.",
+    )
+    payments_scan_seconds: float = Field(
+        default=60.0, gt=0, description="How often `zvk serve` looks into the payments inbox."
+    )
+    lock_wait_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="How long a nightly run waits for the lock held by another run.",
+    )
+
+
 class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_output: bool = Field(default=True, alias="json", description="JSON lines, else console.")
@@ -144,6 +210,7 @@ class Settings(BaseSettings):
     checks: ChecksSettings = ChecksSettings()
     sftp: SftpSettings = SftpSettings()
     log: LogSettings = LogSettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""Set-up and processing commands: init, members, senders, ingest, check, serve."""
+"""Set-up and processing commands: init, members, ingest, check, serve (senders: senders.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import typer
 from ingest.answering.protocol import Verdict, to_text, to_xml
 from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.errors import UsageError
-from ingest.home import initialise, sender_folders
+from ingest.home import initialise
 from ingest.pipeline import Service, grade
-from ingest.storing.registry import Grant, add_member, add_sender
+from ingest.storing.registry import add_member
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import load_catalogue
@@ -22,11 +22,7 @@ from ingest.validating.peek import peek_sender
 members_app = typer.Typer(
     help="The fund's members and their billing offices.", no_args_is_help=True
 )
-senders_app = typer.Typer(
-    help="Senders (data centers, members) and what they may report.", no_args_is_help=True
-)
 app.add_typer(members_app, name="members")
-app.add_typer(senders_app, name="senders")
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
@@ -64,30 +60,6 @@ def members_add(
     with sessions_of(ctx).begin() as session:
         add_member(session, mitgliedsnummer, name, abrechnungsstelle)
     typer.echo(f"member {mitgliedsnummer}: billing offices {', '.join(abrechnungsstelle)}")
-
-
-@senders_app.command("add")
-def senders_add(
-    ctx: typer.Context,
-    betriebsnummer: Annotated[str, typer.Argument(help="8-digit Betriebsnummer of the sender.")],
-    name: Annotated[str, typer.Option("--name", help="Name of the sender.")],
-    kind: Annotated[str, typer.Option("--kind", help="rechenzentrum or mitglied.")],
-    authorize: Annotated[
-        list[str] | None,
-        typer.Option("--authorize", help="MITGLIED or MITGLIED/NNN the sender may report for."),
-    ] = None,
-) -> None:
-    """Register a sender and what it may report for; creates its inbox and outbox.
-
-    Example:
-      zvk senders add 66667777 --name "RZ Nord" --kind rechenzentrum --authorize 100001
-    """
-    settings = settings_of(ctx)
-    grants = [Grant.parse(text) for text in authorize or []]
-    with sessions_of(ctx).begin() as session:
-        add_sender(session, betriebsnummer, name, kind, grants)
-    sender_folders(settings, betriebsnummer)
-    typer.echo(f"sender {betriebsnummer}: inbox {settings.inbox / betriebsnummer}")
 
 
 def _summary(name: str, verdict: Verdict) -> str:
@@ -202,7 +174,7 @@ def _sha256(path: Path) -> str:
 
 @app.command()
 def serve(ctx: typer.Context) -> None:
-    """Run the service: drop-folder watcher (SFTP server and scheduler follow).
+    """Run the service: drop-folder watcher, SFTP server (`sftp.*` settings), worker.
 
     Stops cleanly on SIGTERM and SIGINT.
 

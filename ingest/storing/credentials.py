@@ -31,7 +31,7 @@ KEY_TYPES = (
     "ecdsa-sha2-nistp521",
     "ssh-rsa",
 )
-_DELIVERY_ID = re.compile(r"\.(\d{8}-\d{6}-[0-9A-F]{6})\.protokoll\.(?:xml|txt)$")
+_DELIVERY_ID = re.compile(r"\.([0-9]{8}-[0-9]{6}-[0-9A-F]{6})\.protokoll\.(?:xml|txt)$")
 _hasher = PasswordHasher()
 
 

@@ -1,4 +1,4 @@
-"""sftp credentials
+"""SFTP: sender keys, sender passwords, outbox acknowledgements
 
 Revision ID: 0002
 Revises: 0001

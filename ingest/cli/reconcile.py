@@ -1,0 +1,229 @@
+"""Payments, reconciliation, pension points, evaluations: thin commands over ingest.reconciling."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, TextIO
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy import select
+
+from ingest.cli.deliveries import export_app
+from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.reconciling.bankfiles import StatementError
+from ingest.reconciling.exports import write_findings, write_points
+from ingest.reconciling.lock import LockBusy
+from ingest.reconciling.models import Payment
+from ingest.reconciling.payments import import_statement
+from ingest.reconciling.publish import build_reports, list_reports
+from ingest.reconciling.runs import run_reconciliation
+
+payments_app = typer.Typer(help="Bank statements and the payments in them.", no_args_is_help=True)
+reports_app = typer.Typer(help="Evaluations and reports per member.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
+app.add_typer(reports_app, name="reports")
+
+DateOption = Annotated[
+    str | None,
+    typer.Option("--date", help="Day as of which (YYYY-MM-DD); default: today in Europe/Berlin."),
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", help="File to write (default: standard output).")
+]
+FormatOption = Annotated[str, typer.Option("--format", help="Only csv for now.")]
+
+
+def _day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(ZoneInfo("Europe/Berlin")).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--date {text!r}: expected YYYY-MM-DD")
+
+
+@payments_app.command("import")
+def payments_import(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="camt.053 or CSV files."),
+    ],
+) -> None:
+    """Import bank statements; an entry already booked is not booked again.
+
+    Prints one line per file: name, format, entries, new, already booked, matched, unmatched.
+    Exit status 1 when a file cannot be read (the others are imported all the same).
+
+    Example: zvk payments import kontoauszug-2026-10.xml korrekturen.csv
+    """
+    sessions = sessions_of(ctx)
+    worst = 0
+    for path in files:
+        try:
+            result = import_statement(sessions, path.read_bytes(), path.name)
+        except StatementError as exc:
+            typer.echo(f"zvk: {path}: {exc}", err=True)
+            worst = 1
+            continue
+        typer.echo(
+            f"{path.name}\t{result.file_format}\teintraege={result.entries} neu={result.booked} "
+            f"bereits_gebucht={result.duplicates} zugeordnet={result.matched} "
+            f"unzugeordnet={result.unmatched}"
+        )
+    raise typer.Exit(worst)
+
+
+@payments_app.command("list")
+def payments_list(
+    ctx: typer.Context,
+    unmatched: Annotated[
+        bool, typer.Option("--unzugeordnet", help="Only payments without member and month.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
+) -> None:
+    """The booked payments, newest booking first (operators clear the unmatched ones).
+
+    Example: zvk payments list --unzugeordnet
+    """
+    query = select(Payment).order_by(Payment.booking_date.desc(), Payment.id.desc()).limit(limit)
+    if unmatched:
+        query = query.where(Payment.billing_office_id.is_(None))
+    with sessions_of(ctx)() as session:
+        rows = list(session.scalars(query))
+    typer.echo("Buchungstag\tBetrag\tKonto\tReferenz\tMonat\tVerwendungszweck\tHinweis")
+    for p in rows:
+        typer.echo(
+            f"{p.booking_date}\t{p.amount:.2f}\t{p.account}\t{p.bank_reference}\t{p.month or '-'}"
+            f"\t{p.remittance}\t{p.unmatched_reason or ''}"
+        )
+
+
+@app.command()
+def reconcile(
+    ctx: typer.Context,
+    day: DateOption = None,
+    reports: Annotated[
+        bool, typer.Option("--reports", help="Also write the evaluations and HTML reports.")
+    ] = False,
+) -> None:
+    """Reconcile reports and payments as of a day, store the findings and print a summary.
+
+    One run at a time: exit status 1 when another run holds the lock.
+
+    Example: zvk reconcile --date 2027-03-01
+    """
+    as_of = _day(day)
+    settings = settings_of(ctx)
+    sessions = sessions_of(ctx)
+    try:
+        summary = run_reconciliation(settings, sessions, as_of)
+    except LockBusy as exc:
+        typer.echo(f"zvk: another reconciliation is running ({exc})", err=True)
+        raise typer.Exit(1) from None
+    assert summary is not None  # a manual run claims no slot
+    typer.echo(f"Abgleich zum {as_of} (Lauf {summary.run_id}): {len(summary.findings)} Befunde")
+    for kind, count in sorted(summary.counts().items()):
+        typer.echo(f"  {kind:<28}{count:>6}")
+    for member, counts in sorted(summary.by_member.items()):
+        listed = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+        typer.echo(f"Mitglied {member}: {listed}")
+    typer.echo(
+        f"Versorgungspunkte: {summary.points_added} berechnet, {summary.points_dropped} entfernt"
+    )
+    if reports:
+        for published in build_reports(settings, sessions, as_of):
+            typer.echo(f"Bericht {published.folder}")
+
+
+def _export(output: Path | None, write: Callable[[TextIO], None]) -> None:
+    if output is None:
+        write(sys.stdout)
+        return
+    with output.open("w", newline="", encoding="utf-8") as fh:
+        write(fh)
+
+
+@export_app.command("abgleich")
+def export_abgleich(
+    ctx: typer.Context,
+    output_format: FormatOption = "csv",
+    output: OutputOption = None,
+    run: Annotated[
+        int | None, typer.Option("--lauf", help="This run (default: the latest finished one).")
+    ] = None,
+) -> None:
+    """The reconciliation findings of the latest run, one CSV row each.
+
+    Columns: mitgliedsnummer, abrechnungsstelle, zeitraum, art, soll, ist, differenz, bestandteil,
+    versicherungsnummer, bezug, hinweis, stichtag, lauf.
+
+    Example: zvk export abgleich --format csv --output abgleich.csv
+    """
+    if output_format != "csv":
+        fail("--format must be csv")
+    with sessions_of(ctx)() as session:
+
+        def write(stream: TextIO) -> None:
+            write_findings(session, stream, run)
+
+        _export(output, write)
+
+
+@export_app.command("versorgungspunkte")
+def export_versorgungspunkte(
+    ctx: typer.Context, output_format: FormatOption = "csv", output: OutputOption = None
+) -> None:
+    """The pension points of every uncancelled Jahresmeldung, one CSV row each.
+
+    Columns: versicherungsnummer, rvnr, jahr, mitgliedsnummer, abrechnungsstelle,
+    versorgungspunkte, alter, altersfaktor, entgelt, elternzeit_kindmonate, meldungs_id.
+
+    Example: zvk export versorgungspunkte --format csv --output punkte.csv
+    """
+    if output_format != "csv":
+        fail("--format must be csv")
+    with sessions_of(ctx)() as session:
+
+        def write(stream: TextIO) -> None:
+            write_points(session, stream)
+
+        _export(output, write)
+
+
+@reports_app.command("build")
+def reports_build(
+    ctx: typer.Context,
+    day: DateOption = None,
+    member: Annotated[
+        list[str] | None, typer.Option("--mitglied", help="Only this member (repeat).")
+    ] = None,
+) -> None:
+    """Write the evaluations (CSV, XLSX, HTML) per member and for the fund.
+
+    They use the findings of the latest reconciliation run (zvk reconcile).
+
+    Example: zvk reports build --date 2027-03-01 --mitglied 100001
+    """
+    as_of = _day(day)
+    published = build_reports(settings_of(ctx), sessions_of(ctx), as_of, members=member or None)
+    for p in published:
+        typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
+
+
+@reports_app.command("list")
+def reports_list(
+    ctx: typer.Context,
+    member: Annotated[str | None, typer.Option("--mitglied", help="Only this member.")] = None,
+) -> None:
+    """The written reports, newest first: member (or Kasse), day, folder.
+
+    Example: zvk reports list --mitglied 100001
+    """
+    typer.echo("Mitglied\tStichtag\tOrdner")
+    for p in list_reports(settings_of(ctx), member):
+        typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")

@@ -1,0 +1,164 @@
+"""Senders and their SFTP access: ``zvk senders …`` and ``zvk sftp fingerprint``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.home import sender_folders
+from ingest.storing.credentials import (
+    PublicKey,
+    add_key,
+    has_password,
+    keys_of,
+    read_public_keys,
+    remove_key,
+    set_password,
+)
+from ingest.storing.registry import Grant, add_sender, list_senders
+
+senders_app = typer.Typer(
+    help="Senders (data centers, members), what they may report, and their SFTP logins.",
+    no_args_is_help=True,
+)
+sftp_app = typer.Typer(help="The SFTP server of `zvk serve`.", no_args_is_help=True)
+app.add_typer(senders_app, name="senders")
+app.add_typer(sftp_app, name="sftp")
+
+KeyFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--ssh-key",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="OpenSSH public key file (.pub or authorized_keys) the sender logs in with (repeat).",
+    ),
+]
+
+
+def _read_keys(files: list[Path]) -> list[PublicKey]:
+    """Read every key before anything is stored, so a bad file changes nothing."""
+    return [key for path in files for key in read_public_keys(path)]
+
+
+def _read_password() -> str:
+    """One line from stdin: scripts pipe it in, so it never shows in `ps` or the shell history."""
+    password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    if not password:
+        fail("--password-stdin: no password on standard input")
+    return password
+
+
+@senders_app.command("add")
+def senders_add(
+    ctx: typer.Context,
+    betriebsnummer: Annotated[str, typer.Argument(help="8-digit Betriebsnummer of the sender.")],
+    name: Annotated[str, typer.Option("--name", help="Name of the sender.")],
+    kind: Annotated[str, typer.Option("--kind", help="rechenzentrum or mitglied.")],
+    authorize: Annotated[
+        list[str] | None,
+        typer.Option("--authorize", help="MITGLIED or MITGLIED/NNN the sender may report for."),
+    ] = None,
+    ssh_key: KeyFiles = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read an SFTP password from standard input."),
+    ] = False,
+) -> None:
+    """Register a sender and what it may report for; creates its inbox and outbox.
+
+    Again for the same sender: updates it and adds what is new (grants, keys; a password
+    replaces the old one). The SFTP login name is the Betriebsnummer.
+
+    Example:
+      zvk senders add 66667777 --name "RZ Nord" --kind rechenzentrum --authorize 100001 \\
+          --ssh-key rz-nord.pub
+    """
+    settings = settings_of(ctx)
+    grants = [Grant.parse(text) for text in authorize or []]
+    keys = _read_keys(ssh_key or [])
+    password = _read_password() if password_stdin else None
+    with sessions_of(ctx).begin() as session:
+        add_sender(session, betriebsnummer, name, kind, grants)
+        added = sum(add_key(session, betriebsnummer, key) for key in keys)
+        if password is not None:
+            set_password(session, betriebsnummer, password)
+    sender_folders(settings, betriebsnummer)
+    typer.echo(f"sender {betriebsnummer}: inbox {settings.inbox / betriebsnummer}")
+    if keys:
+        typer.echo(f"sender {betriebsnummer}: {added} new SSH key(s)")
+    if password is not None:
+        typer.echo(f"sender {betriebsnummer}: SFTP password set")
+
+
+@senders_app.command("add-key")
+def senders_add_key(
+    ctx: typer.Context,
+    betriebsnummer: Annotated[str, typer.Argument(help="Betriebsnummer of the sender.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="Public key files."),
+    ],
+) -> None:
+    """Let a registered sender log in with more SSH keys (a key it has is left as it is).
+
+    Example: zvk senders add-key 66667777 rz-nord-2026.pub
+    """
+    keys = _read_keys(files)
+    with sessions_of(ctx).begin() as session:
+        for key in keys:
+            new = add_key(session, betriebsnummer, key)
+            typer.echo(f"{key.fingerprint}\t{'added' if new else 'already there'}")
+
+
+@senders_app.command("remove-key")
+def senders_remove_key(
+    ctx: typer.Context,
+    betriebsnummer: Annotated[str, typer.Argument(help="Betriebsnummer of the sender.")],
+    fingerprint: Annotated[
+        str, typer.Argument(help="SHA256:… fingerprint, as `zvk senders list` shows it.")
+    ],
+) -> None:
+    """Withdraw one SSH key of a sender; its next login with that key is refused.
+
+    Example: zvk senders remove-key 66667777 SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s
+    """
+    with sessions_of(ctx).begin() as session:
+        if not remove_key(session, betriebsnummer, fingerprint):
+            fail(f"sender {betriebsnummer} has no key {fingerprint}")
+    typer.echo(f"sender {betriebsnummer}: key {fingerprint} removed")
+
+
+@senders_app.command("list")
+def senders_list(ctx: typer.Context) -> None:
+    """The senders with their SFTP logins: one line each, then one line per SSH key.
+
+    Example: zvk senders list
+    """
+    with sessions_of(ctx)() as session:
+        for sender in list_senders(session):
+            keys = keys_of(session, sender.number)
+            password = "password" if has_password(session, sender.number) else "no password"
+            state = "active" if sender.active else "inactive"
+            typer.echo(
+                f"{sender.number}\t{sender.kind}\t{state}\t{len(keys)} key(s), {password}\t"
+                f"{sender.name}"
+            )
+            for key in keys:
+                typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
+
+
+@sftp_app.command("fingerprint")
+def sftp_fingerprint(ctx: typer.Context) -> None:
+    """Print the host keys' fingerprints: give them to senders, so they can trust the server.
+
+    Example: zvk --home /srv/zvk sftp fingerprint
+    """
+    from ingest.receiving.sftp import fingerprints
+
+    for line in fingerprints(settings_of(ctx).keys):
+        typer.echo(line)

@@ -1,0 +1,247 @@
+"""The SFTP server of ``zvk serve``: our own, so that we decide when an upload is complete.
+
+One thread accepts connections; each connection gets a paramiko transport (its own thread) with
+the host keys from ``<home>/keys``, the tuning of ``sftp.*`` (window, packet size, ciphers: the
+levers of throughput) and :class:`~ingest.receiving.sftp_auth.SenderGate` as its gatekeeper.
+The SFTP threads only read the ledger (logins, busy names): complete uploads and acknowledgements
+go through a queue to one hand-over thread, which registers each upload in the ledger exactly as
+the drop folder does and wakes the worker of ``zvk serve`` to process it.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+from pathlib import Path
+
+import paramiko
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ingest.errors import ConfigurationError
+from ingest.pipeline import Service
+from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
+from ingest.receiving.sftp_fs import SenderTree, TreeServer
+from ingest.receiving.sftp_uploads import Acknowledged, Completed, Pending, Uploads, Work
+from ingest.settings import Settings
+from ingest.storing.credentials import record_acknowledgement
+from ingest.storing.db import open_database, session_factory
+from ingest.storing.models import Delivery
+
+log = structlog.stdlib.get_logger("ingest.sftp")
+
+HOST_KEYS = (("ssh_host_ecdsa_key", paramiko.ECDSAKey), ("ssh_host_rsa_key", paramiko.RSAKey))
+
+
+def load_host_keys(keys: Path) -> list[paramiko.PKey]:
+    """The host keys `zvk init` made; without them the server must not start."""
+    loaded: list[paramiko.PKey] = []
+    for name, kind in HOST_KEYS:
+        path = keys / name
+        if path.is_file():
+            loaded.append(kind.from_private_key_file(str(path)))
+    if not loaded:
+        raise ConfigurationError(f"no SFTP host key in {keys}: run `zvk init` first")
+    return loaded
+
+
+class Handoff(threading.Thread):
+    """Registers complete uploads in the ledger and records acknowledgements, one at a time."""
+
+    def __init__(self, service: Service, uploads: Uploads, wake: threading.Event) -> None:
+        super().__init__(name="sftp-handoff", daemon=True)
+        self.service = service
+        self.uploads = uploads
+        self.wake = wake
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                work = self.uploads.work.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.handle(work)
+
+    def handle(self, work: Work) -> None:
+        if isinstance(work, Completed):
+            self._deliver(work)
+        else:
+            self._acknowledge(work)
+
+    def _deliver(self, work: Completed) -> None:
+        staged = work.staged
+        try:
+            self.service.receive(
+                staged.path, sender_number=staged.sender, test=staged.test, channel="sftp"
+            )
+        except Exception:
+            # Left in its `.ready` folder (or in the spool): registered at the next start.
+            log.exception("could not register an upload", sender=staged.sender)
+        finally:
+            self.uploads.finished(staged)
+        self.wake.set()
+
+    def _acknowledge(self, work: Acknowledged) -> None:
+        try:
+            with self.service.sessions.begin() as session:
+                delivery_id = record_acknowledgement(session, work.sender, work.filename)
+            log.info("acknowledgement recorded", sender=work.sender, delivery_id=delivery_id)
+        except Exception:
+            log.exception("could not record an acknowledgement", sender=work.sender)
+
+
+class SftpServer:
+    """Listens on ``sftp.host:sftp.port`` until :meth:`stop`."""
+
+    def __init__(self, settings: Settings, service: Service, wake: threading.Event) -> None:
+        self.settings = settings
+        self.host_keys = load_host_keys(settings.keys)
+        # Logins and look-ups only read: a reader engine never waits for the worker's write lock.
+        readers = session_factory(open_database(settings))
+        uploads = Uploads(settings, pending=unanswered(readers))
+        self.context = Context(
+            settings=settings,
+            sessions=readers,
+            uploads=uploads,
+            guard=LoginGuard(settings.sftp),
+            seats=Seats(settings.sftp.max_sessions_per_sender),
+        )
+        self.handoff = Handoff(service, uploads, wake)
+        self.stopping = threading.Event()
+        self.listening = threading.Event()
+        self._transports: set[paramiko.Transport] = set()
+        self._lock = threading.Lock()
+        self._acceptor = threading.Thread(target=self._accept_loop, name="sftp-accept", daemon=True)
+
+    def start(self) -> None:
+        """Answer what an earlier run left, then accept connections (in background threads)."""
+        self.context.uploads.recover()
+        self.handoff.start()
+        self._acceptor.start()
+
+    def stop(self) -> None:
+        """Stop accepting, end every connection (open uploads become ZVDA006), let the
+        hand-over finish the delivery at hand; queued uploads stay ready for the next start."""
+        self.stopping.set()
+        self._acceptor.join(timeout=5)
+        with self._lock:
+            transports = list(self._transports)
+        for transport in transports:
+            transport.close()
+        for transport in transports:
+            transport.join(timeout=5)
+        self.handoff.stopping.set()
+        self.handoff.join(timeout=600)
+        log.info("sftp stopped")
+
+    # -- listening -----------------------------------------------------------------------
+    def _bind(self) -> socket.socket | None:
+        host, port = self.settings.sftp.host, self.settings.sftp.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(64)
+            listener.settimeout(0.5)
+        except OSError as exc:
+            listener.close()
+            log.error("sftp cannot listen, trying again", host=host, port=port, error=str(exc))
+            return None
+        log.info("sftp listening", host=host, port=port)
+        return listener
+
+    def _accept_loop(self) -> None:
+        listener = self._bind()
+        while listener is None and not self.stopping.wait(self.settings.sftp.listen_retry_seconds):
+            listener = self._bind()
+        if listener is None:
+            return
+        self.listening.set()
+        with listener:
+            while not self.stopping.is_set():
+                try:
+                    client, peer = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    log.exception("sftp accept failed")
+                    continue
+                threading.Thread(
+                    target=self._serve, args=(client, str(peer[0])), daemon=True
+                ).start()
+
+    # -- one connection ------------------------------------------------------------------
+    def _serve(self, client: socket.socket, address: str) -> None:
+        if self.context.guard.banned_for(f"address:{address}") > 0:
+            log.warning("sftp connection from a banned address closed", address=address)
+            client.close()
+            return
+        gate = SenderGate(self.context, address)
+        transport = self._transport(client)
+        with self._lock:
+            full = len(self._transports) >= self.settings.sftp.max_connections
+            if not full:
+                self._transports.add(transport)
+        if full:
+            log.warning("sftp connection limit reached", address=address)
+            transport.close()
+            client.close()
+            return
+        try:
+            transport.start_server(server=gate)
+            channel = transport.accept(timeout=self.settings.sftp.login_grace_seconds)
+            if channel is None:
+                log.info("sftp connection without session closed", address=address)
+                return
+            while transport.is_active() and not self.stopping.is_set():
+                transport.join(timeout=0.5)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            log.info("sftp connection ended", address=address, reason=type(exc).__name__)
+        except Exception:
+            log.exception("sftp connection failed", address=address)
+        finally:
+            transport.close()
+            gate.release()
+            with self._lock:
+                self._transports.discard(transport)
+
+    def _transport(self, client: socket.socket) -> paramiko.Transport:
+        tuning = self.settings.sftp
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        transport = paramiko.Transport(
+            client,
+            default_window_size=tuning.window_bytes,
+            default_max_packet_size=tuning.max_packet_bytes,
+        )
+        offered = [c for c in tuning.ciphers if c in transport.get_security_options().ciphers]
+        if offered:
+            transport.get_security_options().ciphers = offered
+        for key in self.host_keys:
+            transport.add_server_key(key)
+        transport.set_subsystem_handler("sftp", TreeServer, SenderTree)
+        return transport
+
+
+def unanswered(sessions: sessionmaker[Session]) -> Pending:
+    """Is a delivery of this name in the ledger and still without its protocol?"""
+
+    def pending(sender: str, test: bool, name: str) -> bool:
+        with sessions() as session:
+            found = session.scalar(
+                select(Delivery.id)
+                .where(Delivery.sender_number == sender, Delivery.filename == name)
+                .where(Delivery.test.is_(test), Delivery.protocol_path.is_(None))
+                .limit(1)
+            )
+        return found is not None
+
+    return pending
+
+
+def fingerprints(keys: Path) -> list[str]:
+    """One line per host key, ``<type> SHA256:…`` as `ssh-keygen -l` shows it to senders."""
+    return [f"{key.get_name()} {key.fingerprint}" for key in load_host_keys(keys)]

@@ -1,0 +1,228 @@
+"""Uploads over SFTP: staging, completion, refusal and the hand-over to the pipeline.
+
+The bytes of an upload go to a staging folder ``<home>/spool/sftp/<sender>/<area>/<token>.upload/``,
+never into the inbox, so the drop-folder watcher never sees half a file. The client's CLOSE (or,
+for clients that upload to a temporary name such as WinSCP's ``.filepart``, the final RENAME) marks
+the file complete: the folder is renamed to ``<token>.ready`` and queued for the pipeline. A session
+that ends before that is an aborted transfer: the sender gets a ZVDA006 protocol, the bytes are
+deleted and the ledger records nothing. The two folder suffixes make this crash-safe: at start-up
+``.ready`` folders are handed over again and ``.upload`` folders are answered with ZVDA006.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import queue
+import secrets
+import shutil
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from ingest.answering.outbox import write_protocol
+from ingest.answering.protocol import Verdict
+from ingest.receiving.intake import new_delivery_id
+from ingest.settings import Settings
+from ingest.validating.findings import load_catalogue
+
+log = structlog.stdlib.get_logger("ingest.sftp")
+
+UPLOADING, READY = ".upload", ".ready"
+AREAS = {"inbox": False, "test": True}  # the sender's upload folders and their test flag
+
+
+def area_of(test: bool) -> str:
+    return "test" if test else "inbox"
+
+
+@dataclass
+class Staged:
+    """One upload in progress: where its bytes are and under which name it was sent."""
+
+    sender: str
+    test: bool
+    name: str
+    folder: Path
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.name
+
+    @property
+    def key(self) -> tuple[str, bool, str]:
+        return (self.sender, self.test, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """A complete upload waiting for the pipeline."""
+
+    staged: Staged
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """A sender deleted a protocol from its outbox."""
+
+    sender: str
+    filename: str
+
+
+Work = Completed | Acknowledged
+Pending = Callable[[str, bool, str], bool]  # (sender, test, name): in the ledger, unanswered?
+
+
+class Uploads:
+    """Staging shared by all SFTP sessions; thread-safe.
+
+    A name (sender, area, file name) is *busy* from the moment an upload to it opens until the
+    pipeline has answered it: a second upload to a busy name is refused, so a client cannot
+    overwrite a file that is still being received or processed.
+    """
+
+    def __init__(self, settings: Settings, pending: Pending = lambda *_: False) -> None:
+        self.settings = settings
+        self.pending = pending
+        self.root = settings.spool / "sftp"
+        self.limit = settings.sftp.max_file_bytes or settings.intake.max_file_bytes
+        self.work: queue.Queue[Work] = queue.Queue()
+        self._busy: set[tuple[str, bool, str]] = set()
+        self._lock = threading.Lock()
+
+    def is_temporary(self, name: str) -> bool:
+        """Names like ``x.filepart``: the client renames them when the upload is complete."""
+        lowered = name.lower()
+        return any(lowered.endswith(s) for s in self.settings.intake.ignore_suffixes)
+
+    def begin(self, sender: str, test: bool, name: str) -> Staged | None:
+        """Open a staging folder for an upload; ``None`` when the name is busy."""
+        if not self._claim((sender, test, name)):
+            return None
+        folder = self.root / sender / area_of(test) / f"{secrets.token_hex(8)}{UPLOADING}"
+        try:
+            folder.mkdir(parents=True)
+        except OSError:
+            self.release((sender, test, name))
+            raise
+        return Staged(sender=sender, test=test, name=name, folder=folder)
+
+    def rename(self, staged: Staged, name: str) -> bool:
+        """Give a closed upload its final name; ``False`` when that name is busy."""
+        if not self._claim((staged.sender, staged.test, name)):
+            return False
+        old_key = staged.key
+        os.rename(staged.path, staged.folder / name)
+        staged.name = name
+        self.release(old_key)
+        return True
+
+    def complete(self, staged: Staged) -> None:
+        """The bytes are all there: mark the folder ready and queue it for the pipeline."""
+        ready = staged.folder.with_suffix(READY)
+        os.rename(staged.folder, ready)
+        staged.folder = ready
+        log.info("upload complete", sender=staged.sender, test=staged.test, channel="sftp")
+        self.work.put(Completed(staged))
+
+    def abort(self, staged: Staged, code: str, detail: str) -> None:
+        """Answer a transfer that did not complete with a protocol; keep nothing of it."""
+        try:
+            answer_refusal(self.settings, staged, code, detail)
+            log.warning("upload refused", sender=staged.sender, code=code, test=staged.test)
+        except Exception:
+            log.exception("could not write the protocol of a refused upload", code=code)
+        finally:
+            shutil.rmtree(staged.folder, ignore_errors=True)
+            self.release(staged.key)
+
+    def discard(self, staged: Staged) -> None:
+        """The client deleted its own unfinished upload: nothing to answer."""
+        shutil.rmtree(staged.folder, ignore_errors=True)
+        self.release(staged.key)
+
+    def finished(self, staged: Staged) -> None:
+        """The pipeline has taken the file: free its name and the empty folder."""
+        # The folder is not empty when the pipeline failed: it is recovered at the next start.
+        with contextlib.suppress(OSError):
+            staged.folder.rmdir()
+        self.release(staged.key)
+
+    def acknowledge(self, sender: str, filename: str) -> None:
+        self.work.put(Acknowledged(sender, filename))
+
+    def release(self, key: tuple[str, bool, str]) -> None:
+        with self._lock:
+            self._busy.discard(key)
+
+    def _claim(self, key: tuple[str, bool, str]) -> bool:
+        """Reserve a name unless an upload holds it or the ledger has it unanswered."""
+        with self._lock:
+            if key in self._busy:
+                return False
+            self._busy.add(key)
+        try:
+            free = not self.pending(*key)
+        except Exception:
+            log.exception("could not look up the ledger")
+            free = False
+        if not free:
+            self.release(key)
+        return free
+
+    def recover(self) -> None:
+        """After a restart: queue complete uploads again, answer broken-off ones with ZVDA006."""
+        for sender_dir in sorted(self.root.glob("*")):
+            for area, test in AREAS.items():
+                for folder in sorted((sender_dir / area).glob("*")):
+                    self._recover_one(sender_dir.name, test, folder)
+
+    def _recover_one(self, sender: str, test: bool, folder: Path) -> None:
+        files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
+        if not files:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        staged = Staged(sender=sender, test=test, name=files[0].name, folder=folder)
+        self._claim(staged.key)
+        if folder.suffix == READY and not self.is_temporary(staged.name):
+            self.work.put(Completed(staged))
+        else:
+            self.abort(staged, "ZVDA006", "die Übertragung wurde durch einen Neustart unterbrochen")
+
+
+def answer_refusal(settings: Settings, staged: Staged, code: str, detail: str) -> Path:
+    """Write the protocol of an upload refused before it became a delivery (ZVDA005, ZVDA006)."""
+    catalogue = load_catalogue()
+    now = datetime.now(UTC)
+    verdict = Verdict(
+        delivery_id=new_delivery_id(now),
+        sender=staged.sender,
+        filename=staged.name,
+        sha256=_sha256(staged.path),
+        received_at=staged.received_at,
+        processed_at=now,
+        test=staged.test,
+        # Same wording as Service.ruleset: the sender's software reads it.
+        ruleset=f"Meldedatei 1, Regelwerk {catalogue.version}",
+        result="abgewiesen",
+        findings=[catalogue.finding(code, detail)],
+    )
+    return write_protocol(settings.outbox, verdict)
+
+
+def _sha256(path: Path) -> str:
+    """Digest of the bytes that did arrive (of nothing, when none did)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                digest.update(chunk)
+    except FileNotFoundError:
+        pass
+    return digest.hexdigest()

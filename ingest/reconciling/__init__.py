@@ -1,0 +1,1 @@
+"""Quality control of the committed data: payments, reconciliation, pension points, evaluations."""

@@ -1,0 +1,124 @@
+"""Nothing lost: the delivery ledger against the files on disk and the committed reports.
+
+For every delivery the archived original must exist with the size the ledger recorded
+(``archivdatei_fehlt``, ``archivdatei_abweichend``); every file in the archive must belong to a
+delivery (``archivdatei_unbekannt``); an answered delivery must have its protocol
+(``protokoll_fehlt``); the reports stored for a delivery must be as many as it accepted, and
+none for a test or failed delivery (``meldungsanzahl_abweichend``); and no delivery may stay
+unfinished for longer than an hour (``lieferung_unerledigt``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ingest.reconciling.checks import Found
+from ingest.settings import Settings
+from ingest.storing.models import Delivery, DeliveryState, Report
+
+IN_PROGRESS = {DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value}
+ANSWERED = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
+STUCK_AFTER = timedelta(hours=1)
+
+
+def _found(
+    kind: str,
+    d: Delivery,
+    detail: str,
+    expected: int | None = None,
+    actual: int | None = None,
+) -> Found:
+    both = expected is not None and actual is not None
+    return Found(
+        kind,
+        d.period or d.received_at.date().isoformat(),
+        expected=Decimal(expected) if expected is not None else None,
+        actual=Decimal(actual) if actual is not None else None,
+        difference=Decimal((actual or 0) - (expected or 0)) if both else None,
+        reference=d.delivery_id,
+        detail=detail,
+    )
+
+
+def ledger_checks(session: Session, settings: Settings, now: datetime | None = None) -> list[Found]:
+    """Every ledger difference; ``now`` (default: the current time) dates what counts as old."""
+    counts: dict[int, int] = {
+        delivery: n
+        for delivery, n in session.execute(
+            select(Report.delivery_id, func.count(Report.id)).group_by(Report.delivery_id)
+        )
+    }
+    out: list[Found] = []
+    known: set[Path] = set()
+    now = now or datetime.now(UTC)
+    for d in session.scalars(select(Delivery).order_by(Delivery.id)):
+        archived = settings.home / d.archive_path
+        known.add(archived.resolve())
+        try:
+            size = archived.stat().st_size
+        except FileNotFoundError:
+            out.append(_found("archivdatei_fehlt", d, d.archive_path))
+        else:
+            if size != d.size:
+                out.append(
+                    _found(
+                        "archivdatei_abweichend",
+                        d,
+                        d.archive_path,
+                        expected=d.size,
+                        actual=size,
+                    )
+                )
+        if d.state in IN_PROGRESS:
+            received = d.received_at if d.received_at.tzinfo else d.received_at.replace(tzinfo=UTC)
+            if now - received > STUCK_AFTER:
+                out.append(_found("lieferung_unerledigt", d, f"Zustand {d.state}"))
+            continue
+        if d.state in ANSWERED and (
+            not d.protocol_path or not (settings.home / d.protocol_path).is_file()
+        ):
+            out.append(_found("protokoll_fehlt", d, d.protocol_path or "-"))
+        failed = d.state == DeliveryState.FAILED.value
+        expected = 0 if d.test or failed else d.accepted
+        stored = counts.get(d.id, 0)
+        if stored != expected:
+            out.append(
+                _found(
+                    "meldungsanzahl_abweichend",
+                    d,
+                    "gespeicherte Meldungen gegen angenommene",
+                    expected=expected,
+                    actual=stored,
+                )
+            )
+    out.extend(_unknown_files(settings, known, now))
+    return out
+
+
+def _unknown_files(settings: Settings, known: set[Path], now: datetime) -> list[Found]:
+    out: list[Found] = []
+    root = settings.archive
+    if not root.is_dir():
+        return out
+    for folder, _dirs, files in os.walk(root):
+        for name in sorted(files):
+            path = Path(folder, name)
+            if name.startswith(".") or path.resolve() in known:
+                continue
+            if now.timestamp() - path.stat().st_ctime < STUCK_AFTER.total_seconds():
+                continue  # archived a moment ago: its ledger row may be on its way
+            out.append(
+                Found(
+                    "archivdatei_unbekannt",
+                    datetime.fromtimestamp(path.stat().st_mtime, UTC).date().isoformat(),
+                    reference=str(path.relative_to(settings.home)),
+                    detail="Datei im Archiv ohne Lieferung im Ledger",
+                )
+            )
+    return out
