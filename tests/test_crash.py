@@ -70,6 +70,16 @@ def start(home: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+def wait_until_serving(log: Path, process: subprocess.Popen[bytes]) -> None:
+    """Kill only a running service: wait for this start's "serving" line (start-up takes ~2 s)."""
+    seen = log.read_text(errors="replace").count('"serving"')
+    deadline = time.monotonic() + 60
+    while log.read_text(errors="replace").count('"serving"') == seen:
+        assert process.poll() is None, "zvk serve exited"
+        assert time.monotonic() < deadline, "zvk serve did not start"
+        time.sleep(0.05)
+
+
 def ledger(settings: Settings) -> list[Delivery]:
     service = Service.open(settings)
     with service.sessions() as session:
@@ -120,10 +130,11 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
     stages: set[str] = set()  # unfinished states found right after a kill
     while kills < 30 or pending:
         process = start(home, "serve")
+        wait_until_serving(home / "serve.log", process)
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             if pending:
                 drop(pending.pop(0), inbox)
-        time.sleep(rng.uniform(0.2, 2.5))
+        time.sleep(rng.uniform(0.05, 2.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         kills += 1

@@ -65,7 +65,15 @@ def fail(message: str) -> NoReturn:
 def run() -> None:
     """Console entry point: library errors become one line and exit status 2."""
     # Importing a command module registers its commands on `app`.
-    from ingest.cli import commands, deliveries, demo, operations, reconcile, senders  # noqa: F401
+    from ingest.cli import (  # noqa: F401
+        commands,
+        deliveries,
+        demo,
+        operations,
+        persons,
+        reconcile,
+        senders,
+    )
 
     try:
         app()

@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.answering.outbox import write_atomically
 from ingest.reconciling.evaluations import Evaluation, evaluate, write_tables
 from ingest.reconciling.points import refresh_points
-from ingest.reconciling.report_html import render
 from ingest.reconciling.runs import latest_run
 from ingest.settings import Settings
 from ingest.storing.models import Member
@@ -76,6 +75,9 @@ def build_reports(
 
 
 def _write(evaluation: Evaluation, target: Path, member: str | None) -> Published:
+    # matplotlib is imported only when reports are built: it slows every command's start.
+    from ingest.reconciling.report_html import render
+
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
