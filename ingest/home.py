@@ -10,19 +10,24 @@ from ingest.storing.db import make_engine, migrate
 FOLDERS = ("inbox", "outbox", "archive", "spool", "quarantine", "keys")
 CONFIG_TEMPLATE = """\
 # zvk-ingest configuration. Every setting can also be given as ZVK_<SECTION>__<KEY>.
-# See docs/configuration.md for all settings and their defaults.
-
+# All settings and their defaults: docs/configuration.md, or `zvk config reference`.
 # [db]
 # url = "postgresql+psycopg://zvk@127.0.0.1:5432/zvk"
-
+#
 # [intake]
 # max_file_bytes = 2147483648
 # rescan_seconds = 30
 # settle_seconds = 2
-
+#
 # [sftp]
+# enabled = true
 # host = "127.0.0.1"
 # port = 2222
+#
+# [reconcile]
+# enabled = true
+# nightly_time = "02:30"
+# deadline = "02-28"
 """
 
 

@@ -190,7 +190,9 @@ class ReconcileSettings(BaseModel):
 
 
 class LogSettings(BaseModel):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level written to the log."
+    )
     json_output: bool = Field(default=True, alias="json", description="JSON lines, else console.")
 
 

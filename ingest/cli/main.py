@@ -67,6 +67,7 @@ def run() -> None:
     # Importing a command module registers its commands on `app`.
     from ingest.cli import (  # noqa: F401
         commands,
+        config,
         deliveries,
         demo,
         operations,

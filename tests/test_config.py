@@ -1,0 +1,66 @@
+"""Settings: the documented reference stays current, `zvk config show` tells what is in effect."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from ingest.cli.config import entries, reference
+from ingest.home import CONFIG_TEMPLATE
+from ingest.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+ZVK = [sys.executable, "-m", "ingest"]
+
+
+def test_docs_configuration_is_the_generated_reference() -> None:
+    """Regenerate with: zvk config reference > docs/configuration.md"""
+    assert (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8") == reference()
+
+
+def test_every_setting_is_described() -> None:
+    undocumented = [f"{e.section}.{e.key}" for e in entries() if not e.description]
+    assert undocumented == []
+
+
+def test_example_configuration_and_home_template_are_valid(tmp_path: Path) -> None:
+    """config/zvk.example.toml loads; every key in it is a real setting."""
+    example = tomllib.loads((ROOT / "config" / "zvk.example.toml").read_text(encoding="utf-8"))
+    known = {(e.section, e.key) for e in entries()}
+    for section, values in example.items():
+        for key in values:
+            assert (section, key) in known, f"{section}.{key}"
+    (tmp_path / "zvk.toml").write_text(
+        (ROOT / "config" / "zvk.example.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    assert load_settings(tmp_path).sftp.port == example["sftp"]["port"]
+    assert tomllib.loads(CONFIG_TEMPLATE) == {}  # the template is all comments
+    uncommented = tomllib.loads(
+        "\n".join(line.removeprefix("# ") for line in CONFIG_TEMPLATE.splitlines()[2:])
+    )
+    for section, values in uncommented.items():
+        for key in values:
+            assert (section, key) in known, f"{section}.{key}"
+
+
+def test_config_show_masks_the_password_and_follows_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "zvk.toml").write_text(
+        '[db]\nurl = "postgresql+psycopg://zvk:geheim@db.example:5432/zvk"\n', encoding="utf-8"
+    )
+    done = subprocess.run(
+        [*ZVK, "--home", str(tmp_path), "config", "show"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ZVK_SFTP__PORT": "2022"},
+        timeout=60,
+        check=True,
+    )
+    shown = json.loads(done.stdout)
+    assert "geheim" not in done.stdout
+    assert shown["db"]["url"] == "postgresql+psycopg://zvk:***@db.example:5432/zvk"
+    assert shown["sftp"]["port"] == 2022
+    assert set(shown) == set(Settings.model_fields)
