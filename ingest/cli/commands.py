@@ -174,7 +174,7 @@ def _sha256(path: Path) -> str:
 
 @app.command()
 def serve(ctx: typer.Context) -> None:
-    """Run the service: drop-folder watcher, SFTP server (`sftp.*` settings), worker.
+    """Run the service: drop-folder watcher, SFTP server, worker and the nightly scheduler.
 
     Stops cleanly on SIGTERM and SIGINT.
 
