@@ -138,12 +138,12 @@ class Service:
         return verdict
 
     # -- processing -----------------------------------------------------------------------
-    def unfinished(self) -> list[str]:
-        """Deliveries that have no protocol yet, oldest first."""
+    def unfinished(self) -> list[tuple[str, str]]:
+        """Deliveries that have no protocol yet, oldest first: (LieferungsId, sender)."""
         with self.sessions() as session:
             return list(
-                session.scalars(
-                    select(Delivery.delivery_id)
+                session.execute(
+                    select(Delivery.delivery_id, Delivery.sender_number)
                     .where(
                         or_(
                             Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
@@ -154,7 +154,7 @@ class Service:
                         )
                     )
                     .order_by(Delivery.id)
-                )
+                ).tuples()
             )
 
     def recover(self) -> None:
@@ -170,18 +170,27 @@ class Service:
     ) -> None:
         """A worker: process unfinished deliveries from the ledger until ``stop`` is set.
 
-        ``wake`` lets a receiver in the same process cut the idle wait short.
+        The deliveries of one sender are processed in the order they arrived, whatever the
+        number of workers: a later file may rest on an earlier one (a Storno, an Abmeldung), so a
+        worker skips a sender while another worker holds that sender's oldest open delivery.
+        Different senders are processed in parallel. ``wake`` lets a receiver in the same
+        process cut the idle wait short.
         """
         wake = wake or threading.Event()
         while not stop.is_set():
             done = 0
             try:
                 self.recover()
-                for delivery_id in self.unfinished():
+                busy: set[str] = set()  # senders whose oldest open delivery another worker has
+                for delivery_id, sender in self.unfinished():
                     if stop.is_set():
                         break
+                    if sender in busy:
+                        continue
                     if self.process(delivery_id) is not None:
                         done += 1
+                    else:
+                        busy.add(sender)
             except Exception:  # the database went away, the disk is full: retry later
                 log.exception("worker pass failed")
             if not done:
@@ -219,7 +228,8 @@ class Service:
                 log.exception("internal error while checking")
                 self._fail(delivery_id)
         verdict = self.verdict(delivery_id)
-        self._answer(delivery_id, verdict)
+        if not self._answer(delivery_id, verdict):
+            return verdict  # another worker finished it before this one got the claim
         log.info(
             "delivery answered",
             result=verdict.result,
@@ -443,15 +453,17 @@ class Service:
                 assignments=assigned,
             )
 
-    def _answer(self, delivery_id: str, verdict: Verdict) -> None:
+    def _answer(self, delivery_id: str, verdict: Verdict) -> bool:
+        """Write the protocol unless it is written; ``True`` when this call wrote it."""
         with self.sessions.begin() as session:
             delivery = self._delivery(session, delivery_id)
             if delivery.state in FINAL_STATES and delivery.protocol_path:
-                return
+                return False
             path = write_protocol(self.settings.outbox, verdict)
             delivery.protocol_path = str(path.relative_to(self.settings.home))
             if delivery.state != DeliveryState.FAILED.value:
                 delivery.state = DeliveryState.ANSWERED.value
+            return True
 
     def count_committed(self) -> int:
         with self.sessions() as session:

@@ -28,7 +28,8 @@ from ingest.storing.models import Delivery, DeliveryState
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ZVK = [sys.executable, "-m", "ingest"]
-SENDER = "66667777"
+SENDER = "66667777"  # may report for member 100001
+MEMBER_SENDER = "76641777"  # member 100002 reporting for its billing office 001
 FAST = {"ZVK_INTAKE__RESCAN_SECONDS": "1", "ZVK_INTAKE__SETTLE_SECONDS": "0.3"}
 
 
@@ -61,11 +62,11 @@ def drop(source: Path, inbox: Path) -> None:
     tmp.rename(inbox / source.name)
 
 
-def start(home: Path, *args: str) -> subprocess.Popen[bytes]:
+def start(home: Path, *args: str, log: str | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*ZVK, "--home", str(home), *args],
         stdout=subprocess.DEVNULL,
-        stderr=(home / f"{args[0]}.log").open("ab"),
+        stderr=(home / (log or f"{args[0]}.log")).open("ab"),
         env={**os.environ, **FAST},
     )
 
@@ -109,9 +110,9 @@ def committed_ids(home: Path) -> list[str]:
     return [row["meldungs_id"] for row in csv.DictReader(io.StringIO(done.stdout))]
 
 
-def protocols_per_delivery(settings: Settings) -> Counter[str]:
+def protocols_per_delivery(settings: Settings, sender: str = SENDER) -> Counter[str]:
     found: Counter[str] = Counter()
-    for path in (settings.outbox / SENDER).glob("*.protokoll.xml"):
+    for path in (settings.outbox / sender).glob("*.protokoll.xml"):
         found[path.name.split(".")[-3]] += 1
     return found
 
@@ -167,15 +168,27 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
 def test_three_workers_process_300_deliveries_exactly_once(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """Three `zvk worker` processes share 300 registered deliveries; each is done once."""
+    """Three `zvk worker` processes share 300 registered deliveries; each is done once.
+
+    The deliveries come from two senders. Each sender's files are processed in the order they
+    arrived (a later file may rest on an earlier one), so no file number is out of order
+    (ZVVO061) and every result is `fehlerfrei`; the two senders are worked on in parallel.
+    """
     service = Service.open(settings)
     for n in range(1, 301):
-        b = FileBuilder(file_number=n)
-        b.anmeldung(n, date(2026, 10, 1))
-        b.anmeldung(1000 + n, date(2026, 10, 1))
+        sender = SENDER if n % 2 else MEMBER_SENDER
+        b = FileBuilder(sender=sender, file_number=(n + 1) // 2)
+        for person in (n, 1000 + n):
+            ident = f"{sender}-{person}"
+            if sender == SENDER:
+                b.anmeldung(person, date(2026, 10, 1), meldungs_id=ident)
+            else:
+                b.anmeldung(
+                    person, date(2026, 10, 1), meldungs_id=ident, member="100002", office="001"
+                )
         path = b.write(tmp_path / f"d{n:03d}.xml")
-        service.receive(path, sender_number=SENDER, test=False, channel="cli")
-    workers = [start(settings.home, "worker") for _ in range(3)]
+        service.receive(path, sender_number=sender, test=False, channel="cli")
+    workers = [start(settings.home, "worker", log=f"worker-{i}.log") for i in range(3)]
     try:
         rows = wait_until_answered(settings, 300, timeout=300)
     finally:
@@ -185,11 +198,20 @@ def test_three_workers_process_300_deliveries_exactly_once(
             assert w.wait(timeout=60) == 0
     assert len(rows) == 300 and {r.result for r in rows} == {"fehlerfrei"}
     answered: Counter[str] = Counter()
-    for line in (settings.home / "worker.log").read_text().splitlines():
-        event = json.loads(line) if line.startswith("{") else {}
-        if event.get("event") == "delivery answered":
-            answered[event["delivery_id"]] += 1
+    by_worker: Counter[int] = Counter()
+    for i in range(3):
+        for line in (settings.home / f"worker-{i}.log").read_text().splitlines():
+            event = json.loads(line) if line.startswith("{") else {}
+            if event.get("event") == "delivery answered":
+                answered[event["delivery_id"]] += 1
+                by_worker[i] += 1
     assert len(answered) == 300 and set(answered.values()) == {1}
+    assert len(by_worker) >= 2, by_worker  # the work was shared
     assert set(protocols_per_delivery(settings).values()) == {1}
+    assert set(protocols_per_delivery(settings, MEMBER_SENDER).values()) == {1}
+    assert (
+        len(protocols_per_delivery(settings)) + len(protocols_per_delivery(settings, MEMBER_SENDER))
+        == 300
+    )
     committed = committed_ids(settings.home)
     assert len(committed) == 600 == len(set(committed))
