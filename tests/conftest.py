@@ -123,3 +123,18 @@ def finding(verdict: Verdict, code: str):  # type: ignore[no-untyped-def]
     matches = [f for f in verdict.findings if f.code == code]
     assert matches, f"{code} not in {codes(verdict)}"
     return matches[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL (ZVK_TEST_POSTGRES) run the tests that use a database; the rest ran on SQLite.
+
+    A test uses the database when it asks, directly or through another fixture, for
+    ``database_url`` (``settings``, ``service``, ``deliver``, the CLI tests' ``home``).
+    """
+    if not POSTGRES:
+        return
+    keep = [i for i in items if "database_url" in getattr(i, "fixturenames", ())]
+    dropped = [i for i in items if "database_url" not in getattr(i, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

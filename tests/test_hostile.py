@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import codes
+from conftest import assert_protocol_valid, codes
 from hostile import CORPUS, corpus
 
 from ingest.pipeline import Service
@@ -75,12 +75,19 @@ def test_check_command_gives_the_same_codes(tmp_path: Path) -> None:
 
 
 def test_three_gigabyte_file_is_refused_by_size(service: Service, tmp_path: Path) -> None:
-    """A 3 GB file is answered with ZVDA005 without being parsed (sparse file, no real disk)."""
-    path = tmp_path / "riesig.xml"
+    """A 3 GB file is answered with ZVDA005 without being parsed (sparse file, no real disk).
+
+    It arrives as in the drop folder (renamed, not copied), and is archived as it came.
+    """
+    path = service.settings.inbox / "66667777" / "riesig.xml"
     with path.open("wb") as fh:
         fh.write(_good_head())
         fh.truncate(3 * 1024**3)
-    verdict = service.ingest(path, sender_number="66667777", test=False)
+    delivery_id = service.receive(path, sender_number="66667777", test=False, channel="drop")
+    assert delivery_id is not None and not path.exists()
+    verdict = service.process(delivery_id)
+    assert verdict is not None
+    assert_protocol_valid(service.settings, verdict)
     assert verdict.result == "abgewiesen"
     assert codes(verdict) == ["ZVDA005"]
 

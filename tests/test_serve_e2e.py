@@ -71,6 +71,11 @@ def server(home: Path) -> Iterator[subprocess.Popen[str]]:
         text=True,
     )
     try:
+        deadline = time.monotonic() + 60
+        while '"serving"' not in (home / "serve.log").read_text(errors="replace"):
+            assert process.poll() is None, (home / "serve.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "zvk serve did not start"
+            time.sleep(0.05)
         yield process
     finally:
         if process.poll() is None:
@@ -156,7 +161,6 @@ def test_file_present_at_start_is_picked_up(home: Path) -> None:
 
 
 def test_sigterm_stops_cleanly(server: subprocess.Popen[str]) -> None:
-    """SIGTERM ends `zvk serve` with exit status 0."""
-    time.sleep(1.0)
+    """SIGTERM ends a running `zvk serve` with exit status 0."""
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=15) == 0

@@ -19,7 +19,6 @@ from ingest.reconciling.exports import write_findings, write_points
 from ingest.reconciling.lock import LockBusy
 from ingest.reconciling.models import Payment
 from ingest.reconciling.payments import import_statement
-from ingest.reconciling.publish import build_reports, list_reports
 from ingest.reconciling.runs import run_reconciliation
 
 payments_app = typer.Typer(help="Bank statements and the payments in them.", no_args_is_help=True)
@@ -136,6 +135,8 @@ def reconcile(
         f"Versorgungspunkte: {summary.points_added} berechnet, {summary.points_dropped} entfernt"
     )
     if reports:
+        from ingest.reconciling.publish import build_reports  # polars: only when needed
+
         for published in build_reports(settings, sessions, as_of):
             typer.echo(f"Bericht {published.folder}")
 
@@ -210,6 +211,8 @@ def reports_build(
     Example: zvk reports build --date 2027-03-01 --mitglied 100001
     """
     as_of = _day(day)
+    from ingest.reconciling.publish import build_reports  # polars: only when needed
+
     published = build_reports(settings_of(ctx), sessions_of(ctx), as_of, members=member or None)
     for p in published:
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
@@ -225,5 +228,7 @@ def reports_list(
     Example: zvk reports list --mitglied 100001
     """
     typer.echo("Mitglied\tStichtag\tOrdner")
+    from ingest.reconciling.publish import list_reports
+
     for p in list_reports(settings_of(ctx), member):
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
