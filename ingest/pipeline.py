@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
 from ingest.errors import TransientError, UsageError
+from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
 from ingest.settings import Settings
 from ingest.storing.claims import Claims, claimed, claims_for
@@ -57,6 +58,7 @@ class Service:
     sessions: sessionmaker[Session]
     catalogue: Catalogue
     claims: Claims
+    on_progress: Listener | None = None  # the foreground's progress bar, if any
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
@@ -227,6 +229,7 @@ class Service:
             except Exception:
                 log.exception("internal error while checking")
                 self._fail(delivery_id)
+            clear_progress(self.settings, delivery_id)
         verdict = self.verdict(delivery_id)
         if not self._answer(delivery_id, verdict):
             return verdict  # another worker finished it before this one got the claim
@@ -291,6 +294,9 @@ class Service:
                 catalogue=self.catalogue,
                 booking_keys=load_booking_keys(),
                 hooks=hooks,
+                progress=ProgressWriter(
+                    self.settings, delivery_id, delivery.size, self.on_progress
+                ),
             ).run()
             file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
             if file_rejected or outcome.test:
@@ -299,6 +305,7 @@ class Service:
                 delivery = self._delivery(session, delivery_id)
             header = outcome.header
             delivery.test = outcome.test
+            delivery.progress = outcome.total
             if header is not None:
                 delivery.file_number = header.file_number
                 delivery.file_kind = header.file_kind

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +11,7 @@ import typer
 
 from ingest.answering.protocol import Verdict, to_text, to_xml
 from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.cli.progressbar import progress_bar
 from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service, grade
@@ -90,14 +92,17 @@ def ingest(
     settings = settings_of(ctx)
     service = Service.open(settings)
     worst = 0
-    for path in files:
-        sender_number = sender or peek_sender(path)
-        if sender_number is None:
-            fail(f"{path}: the Absender cannot be read from the file; name it with --sender")
-        verdict = service.ingest(path, sender_number=sender_number, test=test)
-        typer.echo(_summary(path.name, verdict))
-        if verdict.result not in OK_RESULTS:
-            worst = 1
+    with progress_bar(enabled=sys.stderr.isatty()) as bar:
+        for path in files:
+            sender_number = sender or peek_sender(path)
+            if sender_number is None:
+                fail(f"{path}: the Absender cannot be read from the file; name it with --sender")
+            service.on_progress = bar.listener(path.name)
+            verdict = service.ingest(path, sender_number=sender_number, test=test)
+            bar.done()
+            typer.echo(_summary(path.name, verdict))
+            if verdict.result not in OK_RESULTS:
+                worst = 1
     raise typer.Exit(worst)
 
 

@@ -11,7 +11,9 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from ingest.cli.main import app, fail, sessions_of
+from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.progress import read_progress
+from ingest.settings import Settings
 from ingest.storing.models import (
     BillingOffice,
     Delivery,
@@ -126,6 +128,8 @@ def deliveries_show(
         ("Archiv", d.archive_path),
         ("Protokoll", d.protocol_path or "-"),
     ]
+    if d.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
+        fields.append(("Fortschritt", _progress_text(settings_of(ctx), d.delivery_id)))
     for label, value in fields:
         typer.echo(f"{label + ':':<18}{value}")
     typer.echo(f"Befunde ({len(findings)}):")
@@ -141,6 +145,18 @@ def deliveries_show(
             if part
         )
         typer.echo(f"  {f.code} {f.severity} {where}: {f.message}")
+
+
+def _progress_text(settings: Settings, delivery_id: str) -> str:
+    """How far a running check has come (``ingest.progress``), for a delivery not yet done."""
+    now = read_progress(settings, delivery_id)
+    if now is None:
+        return "noch nicht begonnen"
+    reports = f"{now.reports:,}".replace(",", ".")
+    return (
+        f"{reports} Meldungen geprüft, {now.share * 100:.0f} % der Datei gelesen "
+        f"(Stand {now.updated:%Y-%m-%d %H:%M:%S} UTC)"
+    )
 
 
 @export_app.command("meldungen")

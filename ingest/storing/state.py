@@ -6,14 +6,15 @@ the same file sees what an earlier one changed (a `Storno` followed by the corre
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from ingest.storing.bulk import IdAllocator, Pending
 from ingest.storing.models import (
     Authorisation,
     BillingOffice,
@@ -33,6 +34,13 @@ from ingest.validating.records import Header, PeriodData, PersonData, ReportData
 Add = Callable[[str, str | None, str | None], None]
 PARENTAL_LEAVE = "28"
 MONTHS_PER_CHILD = 36
+# Kinds applied through the ORM, one flush each: they change stored rows (close or reopen a
+# relationship, cancel a report) or count over them. The frequent kinds (Anmeldung,
+# Jahresmeldung) only add rows and are applied in batches (see ``ingest.storing.bulk``).
+ORM_KINDS = frozenset({"Abmeldung", "Monatsabrechnung", "Storno"})
+IN_CHUNK = 900
+Span = tuple[date, date | None]  # an insurance relationship's begin and end
+Leave = tuple[date, date, int | None]  # a stored parental-leave period: begin, end, children
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,15 @@ class Office:
     id: int
     member_id: int
     active: bool
+
+
+@dataclass(slots=True)
+class PersonRef:
+    """A stored (or, within the batch, pending) person: what the checks need of it."""
+
+    id: int
+    versicherungsnummer: str
+    rvnr: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +80,124 @@ class StoredState:
     year: int | None
     _offices: dict[tuple[str, str], Office | None] = field(default_factory=dict)
     _grants: dict[int, bool] = field(default_factory=dict)
+    # What the current batch knows of the stored state, plus what its earlier reports added:
+    # filled in bulk by ``prefetch``, else one key at a time; emptied once the pending rows are
+    # written, so that the database is again the only truth.
+    _pending: Pending = field(default_factory=Pending)
+    _person_ids: IdAllocator = field(default_factory=lambda: IdAllocator(_t(Person)))
+    _report_ids: IdAllocator = field(default_factory=lambda: IdAllocator(_t(Report)))
+    _used: dict[str, bool] = field(default_factory=dict)
+    _persons: dict[int, PersonRef] = field(default_factory=dict)
+    _by_rvnr: dict[str, PersonRef | None] = field(default_factory=dict)
+    _by_number: dict[str, PersonRef | None] = field(default_factory=dict)
+    _spans: dict[tuple[int, int], list[Span]] = field(default_factory=dict)
+    _annual: dict[tuple[int, int], bool] = field(default_factory=dict)
+    _leave: dict[int, list[Leave]] = field(default_factory=dict)
+
+    # -- batches --------------------------------------------------------------------------
+    def write_pending(self) -> None:
+        """Write the batch's new rows and forget what the batch knew."""
+        if self._pending:
+            self._pending.write(self.session)
+        for cache in (
+            self._used,
+            self._persons,
+            self._by_rvnr,
+            self._by_number,
+            self._spans,
+            self._annual,
+            self._leave,
+        ):
+            cache.clear()
+
+    def prefetch(self, reports: Sequence[ReportData]) -> None:
+        """Start a batch: load in a few queries what its reports will ask of the stored state."""
+        self.write_pending()
+        self._load_used([r.meldungs_id for r in reports])
+        people = [r.person for r in reports if r.person is not None]
+        self._load_persons(Person.rvnr, [p.rvnr for p in people if p.rvnr], self._by_rvnr)
+        numbers = [p.versicherungsnummer for p in people if p.versicherungsnummer]
+        self._load_persons(Person.versicherungsnummer, numbers, self._by_number)
+        pairs: set[tuple[int, int]] = set()
+        for r in reports:
+            office = self.office(r.member, r.office)
+            person = self._cached_person(r.person) if r.person else None
+            if office is not None and person is not None:
+                pairs.add((person.id, office.id))
+        self._load_spans(pairs)
+        self._load_annual(pairs)
+
+    def _load_used(self, ids: list[str]) -> None:
+        self._used.update(dict.fromkeys(ids, False))
+        for chunk in _chunks(ids):
+            self._used.update(
+                (found, True)
+                for found in self.session.scalars(
+                    select(Report.meldungs_id).where(
+                        Report.sender_number == self.sender_number, Report.meldungs_id.in_(chunk)
+                    )
+                )
+            )
+
+    def _load_persons(
+        self, column: Any, values: list[str], cache: dict[str, PersonRef | None]
+    ) -> None:
+        missing = [v for v in dict.fromkeys(values) if v not in cache]
+        cache.update(dict.fromkeys(missing))
+        for chunk in _chunks(missing):
+            rows = self.session.execute(
+                select(Person.id, Person.versicherungsnummer, Person.rvnr).where(column.in_(chunk))
+            )
+            for pid, number, rvnr in rows:
+                ref = self._remember(pid, number, rvnr)
+                key = number if column is Person.versicherungsnummer else rvnr
+                if key is not None:
+                    cache[key] = ref
+
+    def _remember(self, pid: int, number: str, rvnr: str | None) -> PersonRef:
+        ref = self._persons.get(pid)
+        if ref is None:
+            ref = self._persons[pid] = PersonRef(pid, number, rvnr)
+        return ref
+
+    def _cached_person(self, data: PersonData) -> PersonRef | None:
+        if data.versicherungsnummer is not None:
+            return self._by_number.get(data.versicherungsnummer)
+        return self._by_rvnr.get(data.rvnr) if data.rvnr else None
+
+    def _load_spans(self, pairs: set[tuple[int, int]]) -> None:
+        self._spans.update((pair, []) for pair in pairs)
+        person_ids = sorted({p for p, _ in pairs})
+        for chunk in _chunks(person_ids):
+            rows = self.session.execute(
+                select(
+                    Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end
+                )
+                .where(Insurance.person_id.in_(chunk))
+                .order_by(Insurance.begin)
+            )
+            for pid, oid, begin, end in rows:
+                self._spans.setdefault((pid, oid), []).append((begin, end))
+
+    def _load_annual(self, pairs: set[tuple[int, int]]) -> None:
+        if self.year is None:
+            return
+        self._annual.update(dict.fromkeys(pairs, False))
+        person_ids = sorted({p for p, _ in pairs})
+        for chunk in _chunks(person_ids):
+            rows = self.session.execute(
+                select(Report.person_id, Report.billing_office_id).where(
+                    *self._annual_filter(), Report.person_id.in_(chunk)
+                )
+            )
+            self._annual.update(((pid, oid), True) for pid, oid in rows if pid is not None)
+
+    def _annual_filter(self) -> list[ColumnElement[bool]]:
+        return [
+            Report.kind == "Jahresmeldung",
+            Report.year == self.year,
+            Report.cancelled.is_(False),
+        ]
 
     # -- lookups --------------------------------------------------------------------------
     def office(self, member: str, office: str) -> Office | None:
@@ -98,12 +233,131 @@ class StoredState:
         return self._grants[office.id]
 
     def meldungs_id_used(self, meldungs_id: str) -> bool:
-        found = self.session.scalar(
-            select(Report.id).where(
-                Report.sender_number == self.sender_number, Report.meldungs_id == meldungs_id
+        if meldungs_id not in self._used:
+            self._load_used([meldungs_id])
+        return self._used[meldungs_id]
+
+    def _find_person(self, data: PersonData) -> tuple[PersonRef | None, str | None, str | None]:
+        """Like :meth:`_person`, from the batch's knowledge."""
+        by_number = by_rvnr = None
+        if data.versicherungsnummer is not None:
+            number = data.versicherungsnummer
+            if number not in self._by_number:
+                self._load_persons(Person.versicherungsnummer, [number], self._by_number)
+            by_number = self._by_number[number]
+            if by_number is None:
+                return None, "ZVME096", "Person/Versicherungsnummer"
+        if data.rvnr is not None:
+            if data.rvnr not in self._by_rvnr:
+                self._load_persons(Person.rvnr, [data.rvnr], self._by_rvnr)
+            by_rvnr = self._by_rvnr[data.rvnr]
+        if by_number is not None and by_rvnr is not None and by_number.id != by_rvnr.id:
+            return None, "ZVME097", "Person/RVNR"
+        return by_number or by_rvnr, None, None
+
+    def _spans_of(self, person_id: int, office_id: int) -> list[Span]:
+        """The relationships of a person at a billing office, by begin."""
+        key = (person_id, office_id)
+        if key not in self._spans:
+            self._spans[key] = [
+                (begin, end)
+                for begin, end in self.session.execute(
+                    select(Insurance.begin, Insurance.end)
+                    .where(
+                        Insurance.person_id == person_id, Insurance.billing_office_id == office_id
+                    )
+                    .order_by(Insurance.begin)
+                )
+            ]
+        return self._spans[key]
+
+    def _annual_exists(self, person_id: int, office_id: int) -> bool:
+        """An uncancelled Jahresmeldung of the person at the office for the file's year."""
+        key = (person_id, office_id)
+        if key not in self._annual:
+            found = self.session.scalar(
+                select(Report.id).where(
+                    *self._annual_filter(),
+                    Report.person_id == person_id,
+                    Report.billing_office_id == office_id,
+                )
+            )
+            self._annual[key] = found is not None
+        return self._annual[key]
+
+    def _leave_of(self, person_id: int) -> list[Leave]:
+        """The person's uncancelled parental-leave periods."""
+        if person_id not in self._leave:
+            self._leave[person_id] = [
+                (b, e, c) for b, e, c in _stored_leave(self.session, person_id)
+            ]
+        return self._leave[person_id]
+
+    # -- batched effects ------------------------------------------------------------------
+    def _new_person(self, data: PersonData) -> PersonRef:
+        pid = self._person_ids.take(self.session)
+        number = make_versicherungsnummer(pid)
+        self._pending.persons.append(
+            (
+                pid,
+                number,
+                data.rvnr,
+                data.family_name,
+                data.first_name,
+                data.birth_name,
+                data.birth_date,
+                data.gender,
             )
         )
-        return found is not None
+        ref = self._remember(pid, number, data.rvnr)
+        self._by_number[number] = ref
+        if data.rvnr is not None:
+            self._by_rvnr[data.rvnr] = ref
+        return ref
+
+    def _set_rvnr(self, person: PersonRef, rvnr: str) -> None:
+        self._pending.rvnr_updates.append((person.id, rvnr))
+        person.rvnr = rvnr
+        self._by_rvnr[rvnr] = person
+
+    def _add_report(
+        self,
+        report: ReportData,
+        office: Office,
+        person: PersonRef,
+        *,
+        year: int | None = None,
+        assigned: bool = False,
+    ) -> int:
+        rid = self._report_ids.take(self.session)
+        self._pending.reports.append(
+            (
+                rid,
+                self.delivery_pk,
+                self.sender_number,
+                report.satz,
+                report.meldungs_id,
+                report.kind,
+                office.id,
+                person.id,
+                report.person.rvnr if report.person else None,
+                person.versicherungsnummer,
+                report.begin,
+                report.end,
+                report.reason,
+                year,
+                None,
+                report.reference,
+                False,
+                assigned,
+            )
+        )
+        self._pending.periods.extend(
+            (rid, p.position, p.begin, p.end, p.booking_key, p.pay, p.amount, p.children)
+            for p in report.periods
+        )
+        self._used[report.meldungs_id] = True
+        return rid
 
     def _person(self, data: PersonData) -> tuple[Person | None, str | None, str | None]:
         """The stored person, and the problem code and field when the numbers disagree."""
@@ -148,6 +402,9 @@ class StoredState:
                 )
             )
 
+        through_orm = report.kind in ORM_KINDS
+        if through_orm:
+            self._before_orm()
         office = self.office(report.member, report.office)
         if office is None or not office.active:
             add("ZVME100", f"{report.member}/{report.office}", "Mitgliedsnummer")
@@ -161,7 +418,22 @@ class StoredState:
             return out, None
         handler = _HANDLERS[report.kind]
         assignment = handler(self, report, office, add)
+        if through_orm:
+            self._after_orm()
         return out, assignment
+
+    def _before_orm(self) -> None:
+        """The ORM reads the database: write the batch first; its objects may be stale now."""
+        if self._pending:
+            self.write_pending()
+            self.session.expire_all()
+
+    def _after_orm(self) -> None:
+        """The ORM changed rows: write them and let the batch ask the database again."""
+        self.session.flush()
+        self.write_pending()
+        self._person_ids.forget()
+        self._report_ids.forget()
 
     # Each handler checks its kind against stored state and, when nothing rejects it,
     # applies it: a handler that adds an F finding returns before changing anything.
@@ -209,48 +481,28 @@ def _anmeldung(
     state: StoredState, report: ReportData, office: Office, add: Add
 ) -> Assignment | None:
     assert report.person is not None and report.begin is not None
-    person, problem, fld = state._person(report.person)
+    person, problem, fld = state._find_person(report.person)
     if problem:
         add(problem, None, fld)
         return None
     if person is not None:
-        open_rel = [r for r in state._relationships(person.id, office.id) if r.end is None]
+        open_rel = [s for s in state._spans_of(person.id, office.id) if s[1] is None]
         if open_rel:
-            add("ZVME130", f"offen seit {open_rel[0].begin.isoformat()}", "Beginn")
+            add("ZVME130", f"offen seit {open_rel[0][0].isoformat()}", "Beginn")
             return None
     assignment = None
     if person is None:
-        person = _new_person(state.session, report.person)
+        person = state._new_person(report.person)
+        state._spans[(person.id, office.id)] = []  # a new person has no relationship yet
         assignment = Assignment(report.satz, report.meldungs_id, person.versicherungsnummer)
     elif person.rvnr is None and report.person.rvnr is not None:
-        person.rvnr = report.person.rvnr
-    row = state._insert_report(report, office, person, assigned=assignment is not None)
-    state.session.add(
-        Insurance(
-            person_id=person.id,
-            billing_office_id=office.id,
-            begin=report.begin,
-            end=None,
-            opened_by=row.id,
-        )
-    )
+        state._set_rvnr(person, report.person.rvnr)
+    report_id = state._add_report(report, office, person, assigned=assignment is not None)
+    state._pending.insurances.append((person.id, office.id, report.begin, None, report_id))
+    spans = state._spans_of(person.id, office.id)
+    spans.append((report.begin, None))
+    spans.sort(key=lambda span: span[0])
     return assignment
-
-
-def _new_person(session: Session, data: PersonData) -> Person:
-    person = Person(
-        versicherungsnummer=f"T{uuid.uuid4().hex[:9]}",
-        rvnr=data.rvnr,
-        family_name=data.family_name,
-        first_name=data.first_name,
-        birth_name=data.birth_name,
-        birth_date=data.birth_date,
-        gender=data.gender,
-    )
-    session.add(person)
-    session.flush()
-    person.versicherungsnummer = make_versicherungsnummer(person.id)
-    return person
 
 
 def _abmeldung(
@@ -275,7 +527,7 @@ def _abmeldung(
     for period in report.periods:
         if period.begin < relationship.begin or period.end > report.end:
             add("ZVVA110", None, f"{period.where}/Beginn")
-    excess = _parental_leave_excess(state.session, person.id, report.periods)
+    excess = _leave_excess(_stored_leave(state.session, person.id), report.periods)
     if excess:
         add("ZVVA061", excess, "Abschnitt")
     row = state._insert_report(report, office, person)
@@ -284,8 +536,8 @@ def _abmeldung(
     return None
 
 
-def _covering(relationships: list[Insurance], day: date) -> bool:
-    return any(r.begin <= day and (r.end is None or day <= r.end) for r in relationships)
+def _covering(spans: Iterable[Span], day: date) -> bool:
+    return any(begin <= day and (end is None or day <= end) for begin, end in spans)
 
 
 def _jahresmeldung(
@@ -293,7 +545,7 @@ def _jahresmeldung(
 ) -> Assignment | None:
     assert report.person is not None
     year = state.year
-    person, problem, fld = state._person(report.person)
+    person, problem, fld = state._find_person(report.person)
     if problem:
         add(problem, None, fld)
         return None
@@ -301,36 +553,32 @@ def _jahresmeldung(
         add("ZVME141", "Person unbekannt", "Person/RVNR")
         return None
     first, last = date(year, 1, 1), date(year, 12, 31)
-    relationships = [
-        r
-        for r in state._relationships(person.id, office.id)
-        if r.begin <= last and (r.end is None or r.end >= first)
+    spans = [
+        (begin, end)
+        for begin, end in state._spans_of(person.id, office.id)
+        if begin <= last and (end is None or end >= first)
     ]
-    if not relationships:
+    if not spans:
         add("ZVME141", f"kein Versicherungsverhältnis im Jahr {year}", "Person/RVNR")
         return None
-    existing = state.session.scalar(
-        select(Report.id).where(
-            Report.person_id == person.id,
-            Report.billing_office_id == office.id,
-            Report.kind == "Jahresmeldung",
-            Report.year == year,
-            Report.cancelled.is_(False),
-        )
-    )
-    if existing is not None:
+    if state._annual_exists(person.id, office.id):
         add("ZVME135", f"Jahr {year}", "Person/RVNR")
         return None
     for period in report.periods:
-        if not (_covering(relationships, period.begin) and _covering(relationships, period.end)):
+        if not (_covering(spans, period.begin) and _covering(spans, period.end)):
             add("ZVVA110", None, f"{period.where}/Beginn")
-    gap = _month_gap(report.periods, relationships)
+    gap = _month_gap(report.periods, spans)
     if gap:
         add("ZVVA090", gap, "Abschnitt")
-    excess = _parental_leave_excess(state.session, person.id, report.periods)
-    if excess:
-        add("ZVVA061", excess, "Abschnitt")
-    state._insert_report(report, office, person, year=year)
+    leave = [p for p in report.periods if p.merkmal == PARENTAL_LEAVE]
+    if leave:
+        stored = state._leave_of(person.id)
+        excess = _leave_excess(stored, report.periods)
+        if excess:
+            add("ZVVA061", excess, "Abschnitt")
+        stored.extend((p.begin, p.end, p.children) for p in leave)
+    state._add_report(report, office, person, year=year)
+    state._annual[(person.id, office.id)] = True
     return None
 
 
@@ -338,7 +586,7 @@ def _month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _month_gap(periods: tuple[PeriodData, ...], relationships: list[Insurance]) -> str | None:
+def _month_gap(periods: tuple[PeriodData, ...], relationships: list[Span]) -> str | None:
     """A whole calendar month between the first and last period that no period touches."""
     if not periods:
         return None
@@ -359,14 +607,9 @@ def _months(period_begin: date, period_end: date) -> int:
     return _month_index(period_end) - _month_index(period_begin) + 1
 
 
-def _parental_leave_excess(
-    session: Session, person_id: int, periods: tuple[PeriodData, ...]
-) -> str | None:
-    """More months of parental leave (28) than 36 per child, over everything committed."""
-    new = [p for p in periods if p.merkmal == PARENTAL_LEAVE]
-    if not new:
-        return None
-    stored = session.execute(
+def _stored_leave(session: Session, person_id: int) -> list[Leave]:
+    """The person's uncancelled parental-leave (28) periods: begin, end, children."""
+    rows = session.execute(
         select(Period.begin, Period.end, Period.children)
         .join(Report, Report.id == Period.report_id)
         .where(
@@ -374,7 +617,15 @@ def _parental_leave_excess(
             Report.cancelled.is_(False),
             func.substr(Period.booking_key, 3, 2) == PARENTAL_LEAVE,
         )
-    ).all()
+    )
+    return [(b, e, c) for b, e, c in rows]
+
+
+def _leave_excess(stored: list[Leave], periods: tuple[PeriodData, ...]) -> str | None:
+    """More months of parental leave (28) than 36 per child, over everything committed."""
+    new = [p for p in periods if p.merkmal == PARENTAL_LEAVE]
+    if not new:
+        return None
     months = sum(_months(b, e) for b, e, _ in stored) + sum(_months(p.begin, p.end) for p in new)
     children = max([c or 0 for _, _, c in stored] + [p.children or 0 for p in new])
     limit = MONTHS_PER_CHILD * max(children, 1)
@@ -501,6 +752,15 @@ _HANDLERS = {
 }
 
 
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _t(model: type[Any]) -> Any:
+    return model.__table__
+
+
 class StoredChecks:
     """The pipeline's :class:`~ingest.validating.checker.StateHooks` for one delivery."""
 
@@ -566,8 +826,16 @@ class StoredChecks:
         )
         return findings
 
+    def prefetch(self, reports: Sequence[ReportData]) -> None:
+        if self.state is not None:
+            self.state.prefetch(reports)
+
     def report(self, report: ReportData, earlier: list[Finding]) -> list[Finding]:
         if self.state is None:
             return []
         findings, _assignment = self.state.check_and_apply(report, earlier)
         return findings
+
+    def finish(self) -> None:
+        if self.state is not None:
+            self.state.write_pending()

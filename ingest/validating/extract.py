@@ -21,14 +21,31 @@ from ingest.validating.records import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 _P = f"{{{NS}}}"
+# The element names of a report file, by their namespaced tag (saves string work per element).
+_LOCAL_NAMES = {
+    f"{_P}{name}": name
+    for name in (
+        *("MeldungsId", "Mitgliedsnummer", "Abrechnungsstelle", "Person", "Beginn", "Ende"),
+        *("Abmeldegrund", "Abschnitt", "Bezug", "Monat", "AnzahlVersicherte", "Entgelt"),
+        *("Umlage", "Zusatzbeitrag", "Sanierungsgeld", "Gesamtbetrag", "Versicherungsnummer"),
+        *("RVNR", "Familienname", "Vorname", "Geburtsname", "Geburtsdatum", "Geschlecht"),
+        *("Personalnummer", "Buchungsschluessel", "Betrag", "Kinderzahl"),
+    )
+}
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
+    local = _LOCAL_NAMES
     for child in element:
-        tag = child.tag
-        if isinstance(tag, str) and tag.startswith(_P):
-            found.setdefault(tag[len(_P) :], child)
+        name = local.get(child.tag)
+        if name is None:
+            tag = child.tag
+            if not (isinstance(tag, str) and tag.startswith(_P)):
+                continue
+            name = tag[len(_P) :]
+        if name not in found:
+            found[name] = child
     return found
 
 
@@ -81,30 +98,53 @@ def trailer(element: etree._Element) -> Trailer:
     )
 
 
+def _raw(element: etree._Element) -> dict[str, str | None]:
+    """The text of each child element (the first of a name), by local name, unstripped."""
+    found: dict[str, str | None] = {}
+    local = _LOCAL_NAMES
+    for child in element:
+        name = local.get(child.tag)
+        if name is not None and name not in found:
+            found[name] = child.text
+    return found
+
+
+def _s(values: dict[str, str | None], name: str) -> str:
+    text = values.get(name)
+    if text is None:
+        raise ValueError(f"{name} missing")
+    return text.strip()
+
+
+def _opt(values: dict[str, str | None], name: str) -> str | None:
+    text = values.get(name)
+    return None if text is None else text.strip()
+
+
 def _person(element: etree._Element) -> PersonData:
-    f = _children(element)
+    v = _raw(element)
     return PersonData(
-        versicherungsnummer=_text(f, "Versicherungsnummer"),
-        rvnr=_text(f, "RVNR"),
-        family_name=(f["Familienname"].text or ""),
-        first_name=(f["Vorname"].text or ""),
-        birth_name=(f["Geburtsname"].text or "") if "Geburtsname" in f else None,
-        birth_date=_date(_req(f, "Geburtsdatum")),
-        gender=_req(f, "Geschlecht"),
-        personnel_number=_text(f, "Personalnummer"),
+        versicherungsnummer=_opt(v, "Versicherungsnummer"),
+        rvnr=_opt(v, "RVNR"),
+        family_name=v.get("Familienname") or "",
+        first_name=v.get("Vorname") or "",
+        birth_name=(v["Geburtsname"] or "") if "Geburtsname" in v else None,
+        birth_date=date.fromisoformat(_s(v, "Geburtsdatum")),
+        gender=_s(v, "Geschlecht"),
+        personnel_number=_opt(v, "Personalnummer"),
     )
 
 
 def _period(position: int, element: etree._Element) -> PeriodData:
-    f = _children(element)
-    children = _text(f, "Kinderzahl")
+    v = _raw(element)
+    children = _opt(v, "Kinderzahl")
     return PeriodData(
         position=position,
-        begin=_date(_req(f, "Beginn")),
-        end=_date(_req(f, "Ende")),
-        booking_key=_req(f, "Buchungsschluessel"),
-        pay=Decimal(_req(f, "Entgelt")),
-        amount=Decimal(_req(f, "Betrag")),
+        begin=date.fromisoformat(_s(v, "Beginn")),
+        end=date.fromisoformat(_s(v, "Ende")),
+        booking_key=_s(v, "Buchungsschluessel"),
+        pay=Decimal(_s(v, "Entgelt")),
+        amount=Decimal(_s(v, "Betrag")),
         children=int(children) if children is not None else None,
     )
 
@@ -112,8 +152,13 @@ def _period(position: int, element: etree._Element) -> PeriodData:
 def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
     """A schema-valid report element as a record."""
     f = _children(element)
-    periods = tuple(
-        _period(i, child) for i, child in enumerate(element.iterfind(f"{_P}Abschnitt"), start=1)
+    periods = (
+        tuple(
+            _period(i, child)
+            for i, child in enumerate(element.iterchildren(f"{_P}Abschnitt"), start=1)
+        )
+        if "Abschnitt" in f
+        else ()
     )
     statement = None
     if kind == "Monatsabrechnung":
@@ -159,6 +204,16 @@ def _decimal(text: str | None) -> Decimal:
     except InvalidOperation:
         return Decimal(0)
     return value if value.is_finite() else Decimal(0)
+
+
+def report_sums(report: ReportData) -> tuple[Decimal, Decimal]:
+    """:func:`trailer_sums` of a schema-valid report, from its record."""
+    pay = sum((p.pay for p in report.periods), Decimal(0))
+    amount = sum((p.amount for p in report.periods), Decimal(0))
+    if report.statement is not None:
+        pay += report.statement.pay
+        amount += report.statement.total
+    return pay, amount
 
 
 def trailer_sums(element: etree._Element) -> tuple[Decimal, Decimal]:

@@ -54,11 +54,16 @@ def _digit_sum(n: int) -> int:
     return n // 10 + n % 10
 
 
+# The digit sum of digit × weight, for every digit character and weight (checked per report).
+_WEIGHTED = {(str(d), w): _digit_sum(d * w) for d in range(10) for w in set(_RVNR_WEIGHTS)}
+
+
 def rvnr_check_digit(first_eleven: str) -> int:
     """Check digit of an RVNR given its first 11 characters (8 digits, letter, 2 digits)."""
     letter = ord(first_eleven[8]) - ord("A") + 1
     digits = first_eleven[:8] + f"{letter:02d}" + first_eleven[9:11]
-    total = sum(_digit_sum(int(d) * w) for d, w in zip(digits, _RVNR_WEIGHTS, strict=True))
+    table = _WEIGHTED
+    total = sum([table[pair] for pair in zip(digits, _RVNR_WEIGHTS, strict=True)])
     return total % 10
 
 

@@ -1,0 +1,232 @@
+"""Ingest benchmark: our full `zvk ingest` against libxml2's own streaming validator.
+
+For each size it generates (once, cached in ``--workdir``) a monthly file with the `Anmeldung` of
+every person and an annual file with their `Jahresmeldung` (``--faulty-share`` of its reports
+faulty), sets up a fresh home (`zvk init`, `zvk members add`, `zvk senders add`), and then, one
+file after the other on the same files, times
+
+* ``xmllint --stream --noout --schema schemas/meldedatei-1.xsd FILE`` (the physical reference:
+  parsing and validating the whole file, nothing else), and
+* ``zvk ingest FILE`` (everything: intake, hashing, archive, parse, schema per report, checks,
+  stored-state checks, commit in one transaction, protocol),
+
+as child processes, with their peak RSS from ``os.wait4``. It prints a markdown table with
+seconds, reports/s, peak RSS and the ratio ours / xmllint. ``--postgres URL`` runs the same
+against a fresh PostgreSQL database (created and dropped by the script); ``--latency`` measures
+how long a 10-report file dropped into an inbox takes until its protocol is in the outbox while
+`zvk serve` runs (20 drops, median).
+
+    .venv/bin/python bench/run.py --sizes 10000,100000
+    .venv/bin/python bench/run.py --sizes 100000 --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/run.py --latency
+
+Results and the machine they were measured on: docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import generate  # noqa: E402  (bench/ is not a package)
+
+ZVK = [sys.executable, "-m", "ingest"]
+SCHEMA = ROOT / "schemas" / "meldedatei-1.xsd"
+OFFICES = 10
+QUIET = {"ZVK_LOG__LEVEL": "WARNING", "ZVK_SFTP__ENABLED": "false"}
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    peak_rss_mib: float
+    status: int
+    output: str
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
+    """Run a child process; wall-clock seconds and its peak RSS (``ru_maxrss``, KiB on Linux)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    return Timing(seconds, usage.ru_maxrss / 1024, child.returncode, text)
+
+
+def zvk(home: Path, env: dict[str, str], *args: str) -> None:
+    subprocess.run([*ZVK, "--home", str(home), *args], check=True, env=env, capture_output=True)
+
+
+@contextmanager
+def postgres_database(url: str | None) -> Iterator[str | None]:
+    """A fresh database on the server of ``url`` for one run, dropped afterwards."""
+    if url is None:
+        yield None
+        return
+    import psycopg
+
+    name = f"zvk_bench_{uuid.uuid4().hex[:8]}"
+    admin = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_home(db_url: str | None) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A home with member 100001 (offices 001 …) and the sender 66667777 allowed to report."""
+    with tempfile.TemporaryDirectory(prefix="zvk-bench-") as tmp:
+        home = Path(tmp) / "home"
+        env = {**os.environ, **QUIET}
+        if db_url:
+            env["ZVK_DB__URL"] = db_url
+        zvk(home, env, "init")
+        offices = [a for n in range(1, OFFICES + 1) for a in ("--abrechnungsstelle", f"{n:03d}")]
+        zvk(home, env, "members", "add", generate.MEMBER, "--name", "Benchmark", *offices)
+        zvk(
+            home,
+            env,
+            *("senders", "add", generate.SENDER, "--name", "RZ Benchmark"),
+            *("--kind", "rechenzentrum", "--authorize", generate.MEMBER),
+        )
+        yield home, env
+
+
+def files_for(size: int, share: float, workdir: Path, year: int) -> tuple[Path, Path]:
+    """The monthly (Anmeldungen) and annual file of ``size`` persons, generated once."""
+    monthly = workdir / f"anmeldungen-{size}-{year}.xml"
+    annual = workdir / f"jahresmeldungen-{size}-{year}-{share:g}.xml"
+    if not monthly.exists():
+        plan = generate.Plan(reports=size, kind="monthly", year=year, faulty_share=0)
+        generate.generate(plan, monthly)
+    if not annual.exists():
+        plan = generate.Plan(
+            reports=size, kind="annual", year=year, faulty_share=share, file_number=2
+        )
+        generate.generate(plan, annual)
+    return monthly, annual
+
+
+def row(label: str, size: int, path: Path, ref: Timing, ours: Timing) -> str:
+    summary = ours.output.strip().splitlines()[-1] if ours.output.strip() else "?"
+    result = summary.split("\t")[2] if summary.count("\t") >= 3 else summary[:60]
+    return (
+        f"| {label} | {size:,} | {path.stat().st_size / 1e6:,.0f} | {ref.seconds:.1f} | "
+        f"{ref.peak_rss_mib:.0f} | {ours.seconds:.1f} | {size / ours.seconds:,.0f} | "
+        f"{ours.peak_rss_mib:.0f} | {ours.seconds / ref.seconds:.2f} | {result} |"
+    )
+
+
+HEADER = (
+    "| file | reports | MB | xmllint s | xmllint MiB | zvk ingest s | reports/s | zvk MiB "
+    "| ratio | Ergebnis |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def measure(size: int, args: argparse.Namespace, db_url: str | None) -> list[str]:
+    monthly, annual = files_for(size, args.faulty_share, args.workdir, args.year)
+    lines = []
+    with fresh_home(db_url) as (home, env):
+        for label, path in (("monthly (Anmeldungen)", monthly), ("annual", annual)):
+            ref = timed(["xmllint", "--stream", "--noout", "--schema", str(SCHEMA), str(path)])
+            ours = timed([*ZVK, "--home", str(home), "ingest", str(path)], env)
+            if ours.status not in (0, 1):
+                raise SystemExit(f"zvk ingest failed ({ours.status}):\n{ours.output[-3000:]}")
+            lines.append(row(label, size, path, ref, ours))
+            print(lines[-1], flush=True)
+    return lines
+
+
+def latency(args: argparse.Namespace, drops: int = 20) -> list[float]:
+    """Seconds from a 10-report file's rename into the inbox until its protocol exists."""
+    with fresh_home(None) as (home, env):
+        files = []
+        for k in range(drops):
+            plan = generate.Plan(
+                reports=10,
+                kind="monthly",
+                year=args.year,
+                faulty_share=0,
+                file_number=k + 1,
+                first_person=10 * k,
+            )
+            files.append(generate.generate(plan, home / f"bench-{k + 1:02d}.xml"))
+        inbox, outbox = home / "inbox" / generate.SENDER, home / "outbox" / generate.SENDER
+        serve = subprocess.Popen(
+            [*ZVK, "--home", str(home), "serve"],
+            stdout=subprocess.DEVNULL,
+            stderr=(home / "serve.log").open("wb"),
+            env={**env, "ZVK_RECONCILE__ENABLED": "false"},
+        )
+        seconds: list[float] = []
+        try:
+            time.sleep(3)  # start-up: migrations checked, watcher running
+            for path in files:
+                staging = inbox / f".{path.name}.part"
+                shutil.copyfile(path, staging)
+                start = time.perf_counter()
+                staging.rename(inbox / path.name)
+                pattern = f"{path.stem}.*.protokoll.xml"
+                while not any(outbox.glob(pattern)):
+                    if time.perf_counter() - start > 60:
+                        raise SystemExit(f"no protocol for {path.name} within 60 s")
+                    time.sleep(0.002)
+                seconds.append(time.perf_counter() - start)
+        finally:
+            serve.terminate()
+            serve.wait(30)
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated report counts")
+    parser.add_argument("--faulty-share", type=float, default=0.01)
+    parser.add_argument("--year", type=int, default=datetime.now(UTC).year - 1)
+    parser.add_argument("--postgres", metavar="URL", help="SQLAlchemy URL of a server database")
+    parser.add_argument("--latency", action="store_true", help="drop-to-protocol latency only")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    args = parser.parse_args(argv)
+    if args.latency:
+        seconds = latency(args)
+        print(
+            f"drop → protocol, {len(seconds)} files of 10 reports: median "
+            f"{statistics.median(seconds) * 1000:.0f} ms, min {min(seconds) * 1000:.0f} ms, "
+            f"max {max(seconds) * 1000:.0f} ms"
+        )
+        return
+    if shutil.which("xmllint") is None:
+        raise SystemExit("xmllint is missing (Debian: apt-get install libxml2-utils)")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"database: {'PostgreSQL' if args.postgres else 'SQLite'}")
+    print(HEADER, flush=True)
+    for size in (int(s) for s in args.sizes.split(",")):
+        with postgres_database(args.postgres) as db_url:
+            measure(size, args, db_url)
+
+
+if __name__ == "__main__":
+    main()

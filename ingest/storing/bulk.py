@@ -1,0 +1,206 @@
+"""Batched writes inside the delivery's transaction: ids handed out up front, rows written in bulk.
+
+The stored-state checks apply accepted reports in file order; instead of one ORM flush per report
+they collect the new rows here and write them every batch: with ``executemany`` of a Core
+``insert`` on SQLite and with ``COPY`` on PostgreSQL. Both run on the session's own connection,
+so the rows belong to the delivery's one transaction and are committed (or rolled back) with the
+ledger's change.
+
+Rows reference each other (a period its report, a relationship the report that opened it), so
+their ids are handed out before they are written: on PostgreSQL from the table's sequence, a block
+at a time (several workers may insert at once); on SQLite, which allows one writer and whose
+transaction here holds the write lock from its start, from the table's current maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Boolean, Date, Numeric, Table, bindparam, func, select, text, update
+from sqlalchemy.orm import Session
+
+from ingest.storing.models import Insurance, Period, Person, Report
+
+ID_BLOCK = 1000
+
+PERSON_COLUMNS = (
+    "id",
+    "versicherungsnummer",
+    "rvnr",
+    "family_name",
+    "first_name",
+    "birth_name",
+    "birth_date",
+    "gender",
+)
+REPORT_COLUMNS = (
+    "id",
+    "delivery_id",
+    "sender_number",
+    "satz",
+    "meldungs_id",
+    "kind",
+    "billing_office_id",
+    "person_id",
+    "rvnr",
+    "versicherungsnummer",
+    "begin",
+    "end",
+    "reason",
+    "year",
+    "month",
+    "reference",
+    "cancelled",
+    "assigned",
+)
+PERIOD_COLUMNS = (
+    "report_id",
+    "position",
+    "begin",
+    "end",
+    "booking_key",
+    "pay",
+    "amount",
+    "children",
+)
+INSURANCE_COLUMNS = ("person_id", "billing_office_id", "begin", "end", "opened_by")
+
+
+@dataclass
+class IdAllocator:
+    """Hands out primary keys of one table for rows that are written later in the transaction."""
+
+    table: Table
+    _next: int = 0
+    _stop: int = 0
+    _block: list[int] = field(default_factory=list)
+
+    def take(self, session: Session) -> int:
+        if session.get_bind().dialect.name == "postgresql":
+            if not self._block:
+                self._block = self._reserve(session)
+            return self._block.pop()
+        if self._next >= self._stop:
+            current = session.execute(select(func.max(self.table.c.id))).scalar()
+            self._next, self._stop = (current or 0) + 1, 1 << 62
+        self._next += 1
+        return self._next - 1
+
+    def _reserve(self, session: Session) -> list[int]:
+        ids = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": self.table.name, "n": ID_BLOCK},
+        ).scalars()
+        return sorted(ids, reverse=True)
+
+    def forget(self) -> None:
+        """After rows were written by other means (the ORM): ask the table again (SQLite)."""
+        self._next = self._stop = 0
+
+
+@dataclass
+class Pending:
+    """New rows of the current batch, in the order they must be written."""
+
+    persons: list[tuple[Any, ...]] = field(default_factory=list)
+    rvnr_updates: list[tuple[int, str]] = field(default_factory=list)
+    reports: list[tuple[Any, ...]] = field(default_factory=list)
+    periods: list[tuple[Any, ...]] = field(default_factory=list)
+    insurances: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.persons or self.rvnr_updates or self.reports)
+
+    def write(self, session: Session) -> None:
+        """Write every pending row on the session's connection, then forget them."""
+        tables: list[tuple[Table, Sequence[str], list[tuple[Any, ...]]]] = [
+            (_table(Person), PERSON_COLUMNS, self.persons),
+            (_table(Report), REPORT_COLUMNS, self.reports),
+            (_table(Period), PERIOD_COLUMNS, self.periods),
+            (_table(Insurance), INSURANCE_COLUMNS, self.insurances),
+        ]
+        copy = session.get_bind().dialect.name == "postgresql"
+        for table, columns, rows in tables[:1]:
+            _write(session, table, columns, rows, copy)
+        if self.rvnr_updates:
+            session.execute(
+                update(_table(Person)).where(_table(Person).c.id == bindparam("pid")),
+                [{"pid": pid, "rvnr": rvnr} for pid, rvnr in self.rvnr_updates],
+            )
+        for table, columns, rows in tables[1:]:
+            _write(session, table, columns, rows, copy)
+        self.persons, self.rvnr_updates, self.reports = [], [], []
+        self.periods, self.insurances = [], []
+
+
+def _table(model: type[Any]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _write(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    copy: bool,
+) -> None:
+    if not rows:
+        return
+    if copy:
+        _copy(session, table, columns, rows)
+        return
+    _executemany(session, table, columns, rows)
+
+
+def _executemany(
+    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """SQLite: one prepared ``INSERT`` for every row, straight to the driver's ``executemany``.
+
+    The values are stored as SQLAlchemy stores them (dates as ISO text, decimals as numbers,
+    booleans as 0/1); going around the Core statement saves its per-row parameter processing,
+    which costs more than the insert itself.
+    """
+    converters = [(i, c) for i, name in enumerate(columns) if (c := _sqlite_value(table, name))]
+    if converters:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, convert in converters:
+                if values[i] is not None:
+                    values[i] = convert(values[i])
+            converted.append(tuple(values))
+        rows = converted
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    session.connection().exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 (names from the model)
+        rows,
+    )
+
+
+def _sqlite_value(table: Table, name: str) -> Callable[[Any], Any] | None:
+    kind = table.c[name].type
+    if isinstance(kind, Date):
+        return date.isoformat
+    if isinstance(kind, Numeric):
+        return float
+    if isinstance(kind, Boolean):
+        return int
+    return None
+
+
+def _copy(
+    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``COPY … FROM STDIN`` with psycopg 3 on the session's connection (same transaction)."""
+    raw: Any = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -1,0 +1,191 @@
+"""Large files in batches: file order across batch boundaries, the benchmark generator, progress.
+
+The stored-state checks load and write a batch of reports at a time (``checker.BATCH``); these
+tests shrink the batch so that a few dozen reports cross several boundaries.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, select
+
+from ingest.cli.progressbar import progress_bar
+from ingest.pipeline import Service
+from ingest.progress import ProgressWriter, clear_progress, read_progress
+from ingest.samples.builder import FileBuilder
+from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
+from ingest.validating import checker
+from tests.conftest import SENDER, Deliver, codes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checker, "BATCH", 7)
+
+
+def load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def count(service: Service, *where: object) -> int:
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(Report).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def test_later_reports_see_earlier_ones_across_batches(service: Service, deliver: Deliver) -> None:
+    """Within and across batches: a repeated id, a second Anmeldung, a Storno and its correction."""
+    b = FileBuilder(file_number=1)
+    for n in range(1, 31):
+        b.anmeldung(n, date(2026, 10, 1), meldungs_id=f"A{n}")
+    b.anmeldung(31, meldungs_id="A3")  # ZVME061: the id of report 3 (an earlier batch)
+    b.anmeldung(5, meldungs_id="A32")  # ZVME130: person 5 is open since report 5
+    b.storno("A20", meldungs_id="S20")  # through the ORM, between batched reports
+    b.anmeldung(20, date(2026, 10, 15), meldungs_id="A20b")  # the corrected Anmeldung
+    b.anmeldung(20, meldungs_id="A20c")  # ZVME130 again: A20b opened it
+    b.anmeldung(33, meldungs_id="A33")
+    b.anmeldung(33, meldungs_id="A34")  # ZVME130 in the same batch as its new person
+    verdict = deliver(b)
+    assert verdict.result == "teilweise_abgewiesen"
+    assert [(f.code, f.satz) for f in verdict.findings] == [
+        ("ZVME061", 31),
+        ("ZVME130", 32),
+        ("ZVME130", 35),
+        ("ZVME130", 37),
+    ]
+    assert (verdict.total, verdict.accepted) == (37, 33)
+    with service.sessions() as session:
+        persons = session.scalar(select(func.count()).select_from(Person))
+        open_20 = session.scalars(
+            select(Insurance.begin).join(Person).where(Person.rvnr.is_not(None))
+        ).all()
+        assigned = session.scalar(
+            select(func.count()).select_from(Report).where(Report.assigned.is_(True))
+        )
+    assert persons == 31  # persons 1-30 and 33; person 20 kept its number
+    assert len(open_20) == 31  # A20's relationship was removed by the Storno, A20b opened one
+    assert date(2026, 10, 15) in open_20
+    assert assigned == 31
+    assert len(verdict.assignments) == 31
+    assert count(service, Report.cancelled.is_(True)) == 1
+
+
+def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: Deliver) -> None:
+    """A wrong trailer rejects the file after many batches were written: all rolled back."""
+    b = FileBuilder(file_number=1)
+    for n in range(1, 25):
+        b.anmeldung(n)
+    b.trailer_overrides["AnzahlMeldungen"] = "99"
+    verdict = deliver(b)
+    assert verdict.result == "abgewiesen"
+    assert "ZVNC010" in codes(verdict)
+    assert count(service) == 0
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 0
+        d = session.scalar(select(Delivery).where(Delivery.delivery_id == verdict.delivery_id))
+        assert d is not None and d.progress == 24
+
+
+def test_generated_files_carry_the_faults_they_promise(
+    service: Service, deliver: Deliver, tmp_path: Path
+) -> None:
+    """The benchmark's monthly file sets up the persons; its annual file has 1 fault in 10."""
+    generate = load_generator()
+    year = date.today().year - 1
+    monthly = generate.Plan(reports=50, kind="monthly", year=year, faulty_share=0, offices=2)
+    annual = generate.Plan(
+        reports=50, kind="annual", year=year, faulty_share=0.1, offices=2, file_number=2
+    )
+    first = service.ingest(
+        generate.generate(monthly, tmp_path / "m.xml"), sender_number=SENDER, test=False
+    )
+    assert (first.result, first.accepted) == ("fehlerfrei", 50)
+    second = service.ingest(
+        generate.generate(annual, tmp_path / "j.xml"), sender_number=SENDER, test=False
+    )
+    assert (second.result, second.total, second.accepted) == ("teilweise_abgewiesen", 50, 45)
+    assert {"ZVDA010", "ZVME088", "ZVVA030", "ZVME061", "ZVME141"} <= set(codes(second))
+    assert not any(f.severity == "H" for f in second.findings)
+
+
+def test_generator_command_line_writes_a_valid_file(tmp_path: Path) -> None:
+    out = tmp_path / "jm.xml"
+    done = subprocess.run(
+        [
+            *(sys.executable, str(ROOT / "bench" / "generate.py"), "--reports", "20"),
+            *("--kind", "annual", "--faulty-share", "0", "--output", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    check = subprocess.run(
+        [sys.executable, "-m", "ingest", "check", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout
+    assert "20" in check.stdout
+
+
+def test_progress_side_file_and_deliveries_show(service: Service, tmp_path: Path) -> None:
+    """A delivery being checked shows how far it is; the side file goes once it is done."""
+    b = FileBuilder(file_number=1)
+    b.anmeldung(1)
+    path = b.write(tmp_path / "gross.xml")
+    delivery_id = service.receive(path, sender_number=SENDER, test=False, channel="cli")
+    assert delivery_id is not None
+    with service.sessions.begin() as session:
+        d = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+        assert d is not None
+        d.state = DeliveryState.CHECKING.value
+    writer = ProgressWriter(service.settings, delivery_id, size=4000)
+    writer(250_000, 1000)
+    now = read_progress(service.settings, delivery_id)
+    assert now is not None and (now.reports, now.share) == (250_000, 0.25)
+    shown = subprocess.run(
+        [
+            *(sys.executable, "-m", "ingest", "--home", str(service.settings.home)),
+            *("deliveries", "show", delivery_id),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "Fortschritt:      250.000 Meldungen geprüft, 25 % der Datei gelesen" in shown.stdout
+    verdict = service.process(delivery_id)
+    assert verdict is not None and verdict.result == "fehlerfrei"
+    assert read_progress(service.settings, delivery_id) is None
+    clear_progress(service.settings, delivery_id)  # nothing left to clear: no error
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=140)
+    with progress_bar(enabled=True, console=console) as bar:
+        listener = bar.listener("jahresmeldung.xml")
+        assert listener is not None
+        listener("X", 5000, 500, 1000)
+        bar.done()
+    text = out.getvalue()
+    assert "jahresmeldung.xml" in text and "5,000 Meldungen" in text
+    with progress_bar(enabled=False) as none:
+        assert none.listener("a.xml") is None
