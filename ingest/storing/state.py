@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ingest.storing.bulk import IdAllocator, Pending
@@ -39,6 +39,8 @@ MONTHS_PER_CHILD = 36
 # Jahresmeldung) only add rows and are applied in batches (see ``ingest.storing.bulk``).
 ORM_KINDS = frozenset({"Abmeldung", "Monatsabrechnung", "Storno"})
 IN_CHUNK = 900
+ANALYZE_EVERY = 20  # batches between two ANALYZE of the growing tables (PostgreSQL)
+ANALYZED = ("persons", "reports", "periods", "insurances")
 Span = tuple[date, date | None]  # an insurance relationship's begin and end
 Leave = tuple[date, date, int | None]  # a stored parental-leave period: begin, end, children
 
@@ -93,6 +95,11 @@ class StoredState:
     _spans: dict[tuple[int, int], list[Span]] = field(default_factory=dict)
     _annual: dict[tuple[int, int], bool] = field(default_factory=dict)
     _leave: dict[int, list[Leave]] = field(default_factory=dict)
+    _batches: int = 0
+
+    @property
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
 
     # -- batches --------------------------------------------------------------------------
     def write_pending(self) -> None:
@@ -113,6 +120,11 @@ class StoredState:
     def prefetch(self, reports: Sequence[ReportData]) -> None:
         """Start a batch: load in a few queries what its reports will ask of the stored state."""
         self.write_pending()
+        self._batches += 1
+        if self._batches % ANALYZE_EVERY == 1 and self._postgres:
+            # The planner's statistics lag behind a file that adds a million rows in one
+            # transaction; stale ones turn the batch lookups into sequential scans.
+            self.session.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
         self._load_used([r.meldungs_id for r in reports])
         people = [r.person for r in reports if r.person is not None]
         self._load_persons(Person.rvnr, [p.rvnr for p in people if p.rvnr], self._by_rvnr)
