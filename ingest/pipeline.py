@@ -7,12 +7,14 @@ Findings are collected as data; only failures of the service itself raise.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 import structlog
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +25,7 @@ from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
 from ingest.settings import Settings
 from ingest.storing.claims import Claims, claimed, claims_for
-from ingest.storing.db import open_database, session_factory
+from ingest.storing.db import make_engine, open_database, session_factory
 from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
 from ingest.storing.registry import find_sender
 from ingest.storing.state import StoredChecks
@@ -33,6 +35,7 @@ from ingest.validating.findings import Catalogue, Finding, load_catalogue
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
 
+T = TypeVar("T")
 INGEST_WAIT_SECONDS = 600.0
 FINAL_STATES = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
 
@@ -59,13 +62,18 @@ class Service:
     catalogue: Catalogue
     claims: Claims
     on_progress: Listener | None = None  # the foreground's progress bar, if any
+    # Sessions that only read, for streaming a protocol: on SQLite they do not take the write
+    # lock, so other workers go on committing meanwhile.
+    readers: sessionmaker[Session] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
         engine = open_database(settings, writer=True)
+        sqlite = engine.dialect.name == "sqlite"
         return cls(
             settings=settings,
             sessions=session_factory(engine),
+            readers=session_factory(make_engine(settings)) if sqlite else None,
             catalogue=load_catalogue(),
             claims=claims_for(engine, settings.home),
         )
@@ -411,35 +419,35 @@ class Service:
 
     # -- answering ------------------------------------------------------------------------
     def verdict(self, delivery_id: str) -> Verdict:
-        """The protocol's content, rebuilt from the ledger (the same after a restart)."""
+        """The protocol's content, rebuilt from the ledger (the same after a restart).
+
+        Findings and assigned numbers are not loaded here: they are read from the ledger in
+        chunks whenever they are iterated, so that writing the protocol of a file of a million
+        Anmeldungen needs no more memory than that of ten.
+        """
         with self.sessions() as session:
             d = self._delivery(session, delivery_id)
-            rows = session.scalars(
-                select(FindingRow).where(FindingRow.delivery_id == d.id).order_by(FindingRow.id)
+            readers = self.readers or self.sessions
+            findings = _StoredRows(
+                readers,
+                select(FindingRow).where(FindingRow.delivery_id == d.id).order_by(FindingRow.id),
+                self._finding,
             )
-            findings = [
-                Finding(
-                    code=r.code,
-                    severity="F" if r.severity == "F" else "H",
-                    scope=self.catalogue.codes[r.code].scope,
-                    message=r.message,
-                    satz=r.satz,
-                    meldungs_id=r.meldungs_id,
-                    field=r.field,
-                    line=r.line,
-                    column=r.column,
+            assignments = _StoredRows(
+                readers,
+                select(Report.satz, Report.meldungs_id, Report.versicherungsnummer)
+                .where(
+                    Report.delivery_id == d.id,
+                    Report.assigned.is_(True),
+                    Report.versicherungsnummer.is_not(None),
                 )
-                for r in rows
-            ]
-            assigned = [
-                Assigned(satz=satz, meldungs_id=meldungs_id, versicherungsnummer=vnr)
-                for satz, meldungs_id, vnr in session.execute(
-                    select(Report.satz, Report.meldungs_id, Report.versicherungsnummer)
-                    .where(Report.delivery_id == d.id, Report.assigned.is_(True))
-                    .order_by(Report.satz)
-                )
-                if vnr is not None
-            ]
+                .order_by(Report.satz),
+                lambda row: Assigned(
+                    satz=row.satz,
+                    meldungs_id=row.meldungs_id,
+                    versicherungsnummer=row.versicherungsnummer,
+                ),
+            )
             return Verdict(
                 delivery_id=d.delivery_id,
                 sender=d.sender_number,
@@ -457,16 +465,36 @@ class Service:
                 file_kind=d.file_kind,
                 duplicate_of=d.duplicate_of,
                 findings=findings,
-                assignments=assigned,
+                assignments=assignments,
             )
 
+    def _finding(self, row: Any) -> Finding:
+        r: FindingRow = row[0]
+        return Finding(
+            code=r.code,
+            severity="F" if r.severity == "F" else "H",
+            scope=self.catalogue.codes[r.code].scope,
+            message=r.message,
+            satz=r.satz,
+            meldungs_id=r.meldungs_id,
+            field=r.field,
+            line=r.line,
+            column=r.column,
+        )
+
     def _answer(self, delivery_id: str, verdict: Verdict) -> bool:
-        """Write the protocol unless it is written; ``True`` when this call wrote it."""
-        with self.sessions.begin() as session:
+        """Write the protocol unless it is written; ``True`` when this call wrote it.
+
+        The caller holds the delivery's claim, so no other worker answers it meanwhile; the
+        files are written outside a transaction because writing them reads the ledger.
+        """
+        with self.sessions() as session:
             delivery = self._delivery(session, delivery_id)
             if delivery.state in FINAL_STATES and delivery.protocol_path:
                 return False
-            path = write_protocol(self.settings.outbox, verdict)
+        path = write_protocol(self.settings.outbox, verdict)
+        with self.sessions.begin() as session:
+            delivery = self._delivery(session, delivery_id)
             delivery.protocol_path = str(path.relative_to(self.settings.home))
             if delivery.state != DeliveryState.FAILED.value:
                 delivery.state = DeliveryState.ANSWERED.value
@@ -480,3 +508,52 @@ class Service:
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class _StoredRows(Sequence[T]):
+    """Rows of the ledger as a sequence that reads them in chunks each time it is iterated."""
+
+    CHUNK = 1000
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        query: Select[*tuple[Any, ...]],
+        make: Callable[[Any], T],
+    ) -> None:
+        self._sessions = sessions
+        self._query = query
+        self._make = make
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        with self._sessions() as session:
+            rows = session.execute(self._query.execution_options(yield_per=self.CHUNK))
+            for row in rows:
+                yield self._make(row)
+
+    def __len__(self) -> int:
+        if self._count is None:
+            with self._sessions() as session:
+                counted = select(func.count()).select_from(self._query.order_by(None).subquery())
+                self._count = session.scalar(counted) or 0
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return list(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(list(self))

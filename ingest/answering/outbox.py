@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
-from ingest.answering.protocol import Verdict, to_text, to_xml
+from ingest.answering.protocol import Verdict, write_text, write_xml
 
 _UNSAFE = re.compile(r"[^\w.,+=@-]")
+BUFFER = 1 << 20
 MAX_STEM = 120  # leaves room for ".<LieferungsId>.protokoll.xml" within 255 bytes
 
 
@@ -24,13 +27,19 @@ def protocol_stem(filename: str, delivery_id: str) -> str:
     return f"{stem or 'datei'}.{delivery_id}.protokoll"
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Write to a hidden temporary file in the same folder, fsync, then rename into place."""
+def write_atomically(target: Path, data: bytes | Callable[[IO[bytes]], None]) -> None:
+    """Write to a hidden temporary file in the same folder, fsync, then rename into place.
+
+    ``data`` is the content, or a function that writes it to the open file as a stream.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "wb", buffering=BUFFER) as fh:
+            if callable(data):
+                data(fh)
+            else:
+                fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
@@ -44,7 +53,7 @@ def write_protocol(outbox: Path, verdict: Verdict) -> Path:
     """Write the text version first and the XML last: the XML's arrival means "complete"."""
     folder = outbox / verdict.sender
     stem = protocol_stem(verdict.filename, verdict.delivery_id)
-    write_atomically(folder / f"{stem}.txt", to_text(verdict).encode("utf-8"))
+    write_atomically(folder / f"{stem}.txt", lambda out: write_text(verdict, out))
     xml_path = folder / f"{stem}.xml"
-    write_atomically(xml_path, to_xml(verdict))
+    write_atomically(xml_path, lambda out: write_xml(verdict, out))
     return xml_path

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -55,8 +58,9 @@ class Verdict:
     file_number: int | None = None
     file_kind: str | None = None
     duplicate_of: str | None = None
-    findings: list[Finding] = field(default_factory=list)
-    assignments: list[Assigned] = field(default_factory=list)
+    # Plain lists, or rows read from the ledger as they are written (see ``Service.verdict``).
+    findings: Sequence[Finding] = field(default_factory=list)
+    assignments: Sequence[Assigned] = field(default_factory=list)
 
 
 def _q(name: str) -> str:
@@ -80,12 +84,28 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(BERLIN).isoformat(timespec="seconds")
 
 
-def to_xml(verdict: Verdict) -> bytes:
-    """The protocol as UTF-8 XML, valid against ``protokoll-1.xsd``."""
-    root = etree.Element(_q("Verarbeitungsprotokoll"), nsmap={None: NS}, Version="1")
+def _child(name: str, text: str | None = None, **attributes: str) -> bytes:
+    """One child of the root, serialised by lxml without a namespace of its own.
+
+    It is written inside the root's default-namespace declaration, so a reader finds it in the
+    protocol's namespace; serialising element by element keeps memory flat for a protocol with
+    a million `Rueckmeldung` elements.
+    """
+    element = etree.Element(name, attributes)
+    element.text = text
+    return bytes(etree.tostring(element, encoding="UTF-8", xml_declaration=False))
+
+
+def write_xml(verdict: Verdict, out: IO[bytes]) -> None:
+    """The protocol as UTF-8 XML, valid against ``protokoll-1.xsd``, written as a stream."""
+    out.write(b"<?xml version='1.0' encoding='UTF-8'?>\n")
+    out.write(f'<Verarbeitungsprotokoll xmlns="{NS}" Version="1">\n'.encode())
+
+    def line(chunk: bytes) -> None:
+        out.write(b"  " + chunk + b"\n")
 
     def text(name: str, value: str) -> None:
-        etree.SubElement(root, _q(name)).text = value
+        line(_child(name, value))
 
     text("LieferungsId", verdict.delivery_id)
     text("Absender", verdict.sender)
@@ -102,15 +122,16 @@ def to_xml(verdict: Verdict) -> bytes:
     text("Ergebnis", verdict.result)
     if verdict.duplicate_of is not None:
         text("Bezug", verdict.duplicate_of)
-    etree.SubElement(
-        root,
-        _q("Meldungen"),
-        Gesamt=str(verdict.total),
-        Angenommen=str(verdict.accepted),
-        Abgewiesen=str(verdict.rejected),
+    line(
+        _child(
+            "Meldungen",
+            Gesamt=str(verdict.total),
+            Angenommen=str(verdict.accepted),
+            Abgewiesen=str(verdict.rejected),
+        )
     )
     for finding in verdict.findings:
-        element = etree.SubElement(root, _q("Befund"), Code=finding.code, Schwere=finding.severity)
+        attributes = {"Code": finding.code, "Schwere": finding.severity}
         for attribute, value in (
             ("Satz", finding.satz),
             ("MeldungsId", finding.meldungs_id),
@@ -119,17 +140,25 @@ def to_xml(verdict: Verdict) -> bytes:
             ("Feld", finding.field),
         ):
             if value is not None:
-                element.set(attribute, str(value))
-        element.text = finding.message
+                attributes[attribute] = str(value)
+        line(_child("Befund", finding.message, **attributes))
     for assigned in verdict.assignments:
-        etree.SubElement(
-            root,
-            _q("Rueckmeldung"),
-            Satz=str(assigned.satz),
-            MeldungsId=assigned.meldungs_id,
-            Versicherungsnummer=assigned.versicherungsnummer,
+        line(
+            _child(
+                "Rueckmeldung",
+                Satz=str(assigned.satz),
+                MeldungsId=assigned.meldungs_id,
+                Versicherungsnummer=assigned.versicherungsnummer,
+            )
         )
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    out.write(b"</Verarbeitungsprotokoll>\n")
+
+
+def to_xml(verdict: Verdict) -> bytes:
+    """:func:`write_xml` into memory (for small protocols and ``zvk check``)."""
+    buffer = io.BytesIO()
+    write_xml(verdict, buffer)
+    return buffer.getvalue()
 
 
 def validate_xml(document: bytes) -> list[str]:
@@ -154,13 +183,23 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def to_text(verdict: Verdict) -> str:
-    """The protocol in German for a person."""
+def _text_chunks(verdict: Verdict) -> Iterator[str]:
     template = _environment().get_template("protokoll.txt.j2")
-    return template.render(
+    return template.generate(
         v=verdict,
         filename=printable(verdict.filename),
         sentence=RESULT_SENTENCES[verdict.result],
         test_sentence=TEST_SENTENCE,
         stamp=_stamp,
     )
+
+
+def write_text(verdict: Verdict, out: IO[bytes]) -> None:
+    """The protocol in German for a person, UTF-8, written as a stream."""
+    for chunk in _text_chunks(verdict):
+        out.write(chunk.encode("utf-8"))
+
+
+def to_text(verdict: Verdict) -> str:
+    """The protocol in German for a person."""
+    return "".join(_text_chunks(verdict))
