@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from code_helpers import committed_satz
 from conftest import codes
 from lxml import etree
@@ -401,16 +400,6 @@ def test_later_report_finds_person_by_versicherungsnummer(settings, deliver, ser
     assert snapshot(service) == s2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a Jahresmeldung that names a person registered without RVNR by Versicherungsnummer "
-        "and RVNR is accepted, but the RVNR is not stored with the person (ingest/storing/"
-        "state.py: only _anmeldung calls _set_rvnr); a later Abmeldung with the RVNR alone "
-        "(RVNR required, Versicherungsnummer optional) then gets ZVME140 'kein offenes "
-        "Versicherungsverhältnis'"
-    ),
-)
 def test_rvnr_reported_later_identifies_the_person(settings, deliver, service) -> None:
     """The RVNR first reported in a Jahresmeldung is the person's from then on."""
     q = PersonSeed(7)
@@ -427,14 +416,6 @@ def test_rvnr_reported_later_identifies_the_person(settings, deliver, service) -
     assert s3.insurances == {(pid, "001", BEGIN, date(2026, 3, 31), "ANM-Q", "ABM-Q")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: for a person registered without RVNR, an Abmeldung carrying Versicherungsnummer "
-        "and RVNR does not store the RVNR with the person; a new Anmeldung with the RVNR alone "
-        "then creates a second person with a second Versicherungsnummer for the same RVNR"
-    ),
-)
 def test_no_second_person_for_an_rvnr_the_fund_was_told(settings, deliver, service) -> None:
     """After an Abmeldung named the person by both numbers, a new Anmeldung by RVNR finds her."""
     q = PersonSeed(7)

@@ -542,6 +542,8 @@ def _abmeldung(
     excess = _leave_excess(_stored_leave(state.session, person.id), report.periods)
     if excess:
         add("ZVVA061", excess, "Abschnitt")
+    if person.rvnr is None and report.person.rvnr is not None:
+        person.rvnr = report.person.rvnr  # registered without one, now it is known
     row = state._insert_report(report, office, person)
     relationship.end = report.end
     relationship.closed_by = row.id
@@ -589,6 +591,8 @@ def _jahresmeldung(
         if excess:
             add("ZVVA061", excess, "Abschnitt")
         stored.extend((p.begin, p.end, p.children) for p in leave)
+    if person.rvnr is None and report.person.rvnr is not None:
+        state._set_rvnr(person, report.person.rvnr)  # registered without one, now it is known
     state._add_report(report, office, person, year=year)
     state._annual[(person.id, office.id)] = True
     return None
