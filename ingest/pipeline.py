@@ -102,7 +102,13 @@ class Service:
         self._register(arrival)
         return arrival.delivery_id
 
-    def _register(self, arrival: intake.Arrival) -> None:
+    def _register(self, arrival: intake.Arrival, *, wait: bool = True) -> None:
+        """Archive the spooled file and enter it in the ledger (once, whoever asks)."""
+        with intake.registering(self.settings, arrival, wait=wait) as mine:
+            if mine:
+                self._enter(arrival)
+
+    def _enter(self, arrival: intake.Arrival) -> None:
         archived = intake.archive(self.settings, arrival)
         with self.sessions.begin() as session:
             exists = session.scalar(
@@ -170,7 +176,7 @@ class Service:
     def recover(self) -> None:
         """Register what an interrupted run left in the spool (the worker does the rest)."""
         for arrival in intake.pending_arrivals(self.settings):
-            self._register(arrival)
+            self._register(arrival, wait=False)  # the receiver may be registering it now
 
     def work(
         self,

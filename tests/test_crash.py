@@ -30,7 +30,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ZVK = [sys.executable, "-m", "ingest"]
 SENDER = "66667777"  # may report for member 100001
 MEMBER_SENDER = "76641777"  # member 100002 reporting for its billing office 001
-FAST = {"ZVK_INTAKE__RESCAN_SECONDS": "1", "ZVK_INTAKE__SETTLE_SECONDS": "0.3"}
+# Drop folder only: a fixed SFTP port would be taken when two test runs share the machine.
+FAST = {
+    "ZVK_INTAKE__RESCAN_SECONDS": "1",
+    "ZVK_INTAKE__SETTLE_SECONDS": "0.3",
+    "ZVK_SFTP__ENABLED": "false",
+}
 
 
 def make_files(folder: Path, count: int, rng: random.Random) -> dict[str, set[str]]:

@@ -174,6 +174,7 @@ def test_zvk_serve_runs_the_nightly_job(settings: Settings, database_url: str | 
         "ZVK_RECONCILE__NIGHTLY_TIME": soon(6),
         "ZVK_RECONCILE__PAYMENTS_SCAN_SECONDS": "3600",
         "ZVK_INTAKE__SETTLE_SECONDS": "0.1",
+        "ZVK_SFTP__ENABLED": "false",  # a fixed port would be taken by a parallel test run
     }
     if database_url:
         env["ZVK_DB__URL"] = database_url

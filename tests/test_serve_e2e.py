@@ -18,6 +18,13 @@ from ingest.samples.builder import FileBuilder
 pytestmark = pytest.mark.e2e
 ZVK = [sys.executable, "-m", "ingest"]
 NS = {"p": "urn:zvk-ingest:protokoll:1"}
+# The drop folder only: the SFTP server has its own tests (on free ports), and a fixed port would
+# be taken when two test runs share the machine.
+DROP_FOLDER_ONLY = {
+    "ZVK_INTAKE__RESCAN_SECONDS": "1",
+    "ZVK_INTAKE__SETTLE_SECONDS": "0.5",
+    "ZVK_SFTP__ENABLED": "false",
+}
 
 
 def zvk(
@@ -61,7 +68,7 @@ def home(tmp_path: Path, database_url: str | None) -> Path:
 
 @pytest.fixture
 def server(home: Path) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "ZVK_INTAKE__RESCAN_SECONDS": "1", "ZVK_INTAKE__SETTLE_SECONDS": "0.5"}
+    env = {**os.environ, **DROP_FOLDER_ONLY}
     log = (home / "serve.log").open("w")
     process = subprocess.Popen(
         [*ZVK, "--home", str(home), "serve"],
@@ -145,7 +152,7 @@ def test_file_present_at_start_is_picked_up(home: Path) -> None:
     builder = FileBuilder()
     builder.anmeldung(4)
     builder.write(home / "inbox" / "66667777" / "nachts.xml")
-    env = {**os.environ, "ZVK_INTAKE__RESCAN_SECONDS": "1", "ZVK_INTAKE__SETTLE_SECONDS": "0.5"}
+    env = {**os.environ, **DROP_FOLDER_ONLY}
     process = subprocess.Popen(
         [*ZVK, "--home", str(home), "serve"],
         stdout=subprocess.DEVNULL,

@@ -8,6 +8,7 @@ The archived original is read-only and never changed again.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,6 +16,9 @@ import re
 import secrets
 import shutil
 import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,6 +62,9 @@ def new_delivery_id(now: datetime) -> str:
 def safe_name(filename: str) -> str:
     cleaned = _UNSAFE.sub("_", filename)[-120:].lstrip(".")
     return cleaned or "datei"
+
+
+ABANDONED_NOTE_SECONDS = 300.0
 
 
 def _note_path(spool: Path, delivery_id: str) -> Path:
@@ -136,6 +143,32 @@ def archive(settings: Settings, arrival: Arrival) -> Archived:
     return Archived(arrival=arrival, path=target, sha256=digest.hexdigest(), size=size)
 
 
+@contextmanager
+def registering(settings: Settings, arrival: Arrival, *, wait: bool) -> Iterator[bool]:
+    """Hold the arrival's spool note while it is archived and entered in the ledger.
+
+    Yields ``True`` when the caller is to register the arrival, ``False`` when somebody else
+    did (the note is gone) or is doing it right now (only without ``wait``). The receiving
+    thread and a worker's recovery pass, in this or another process, may both find a new
+    arrival; the lock lets exactly one of them register it.
+    """
+    note = _note_path(settings.spool, arrival.delivery_id)
+    try:
+        fd = os.open(note, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield note.exists()  # unlinked by whoever held the lock before: registered
+    finally:
+        os.close(fd)
+
+
 def forget(settings: Settings, arrival: Arrival) -> None:
     """Drop the spool note once the ledger has the delivery."""
     _note_path(settings.spool, arrival.delivery_id).unlink(missing_ok=True)
@@ -154,6 +187,15 @@ def pending_arrivals(settings: Settings) -> list[Arrival]:
         has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
         if has_bytes or archive_path(settings, arrival).exists():
             found.append(arrival)
-        else:
-            note.unlink(missing_ok=True)  # the rename never happened: nothing was claimed
+        elif _older_than(note, ABANDONED_NOTE_SECONDS):
+            # The rename never happened: nothing was claimed. A young note may belong to a
+            # claim in progress (the note is written before the file is moved).
+            note.unlink(missing_ok=True)
     return found
+
+
+def _older_than(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except FileNotFoundError:
+        return False

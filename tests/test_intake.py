@@ -1,0 +1,100 @@
+"""Registering an arrival: exactly once, whoever finds it first (receiver or recovery pass)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from conftest import SENDER
+from sqlalchemy import select
+
+from ingest.pipeline import Service
+from ingest.receiving import intake
+from ingest.samples.builder import FileBuilder
+from ingest.settings import Settings
+from ingest.storing.models import Delivery
+
+
+def arrive(settings: Settings, tmp_path: Path, name: str = "monat.xml") -> intake.Arrival:
+    source = tmp_path / name
+    builder = FileBuilder()
+    builder.anmeldung(1)
+    builder.write(source)
+    arrival = intake.claim(settings, source, sender_number=SENDER, test=False, channel="drop")
+    assert arrival is not None
+    return arrival
+
+
+def ledger(service: Service) -> list[tuple[str, str]]:
+    with service.sessions() as session:
+        rows = session.execute(select(Delivery.delivery_id, Delivery.sha256))
+        return [(delivery_id, sha) for delivery_id, sha in rows]
+
+
+def test_recovery_skips_an_arrival_the_receiver_is_registering(
+    settings: Settings, service: Service, tmp_path: Path
+) -> None:
+    arrival = arrive(settings, tmp_path)
+    with intake.registering(settings, arrival, wait=True) as mine:
+        assert mine
+        service.recover()  # a worker's pass while the receiver holds the arrival
+        assert ledger(service) == []
+        service._enter(arrival)
+    service.recover()
+    service._register(arrival)
+    [(delivery_id, sha)] = ledger(service)
+    assert delivery_id == arrival.delivery_id and len(sha) == 64
+    assert list(settings.spool.glob("*.json")) == []
+    assert intake.archive_path(settings, arrival).is_file()
+
+
+def test_concurrent_registrations_enter_the_delivery_once(
+    settings: Settings, service: Service, tmp_path: Path
+) -> None:
+    arrivals = [arrive(settings, tmp_path, f"datei-{n}.xml") for n in range(5)]
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def register(wait: bool) -> None:
+        start.wait()
+        try:
+            for arrival in arrivals:
+                if wait:
+                    service._register(arrival)
+                else:
+                    service.recover()
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(n % 2 == 0,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(d for d, _ in ledger(service)) == sorted(a.delivery_id for a in arrivals)
+
+
+def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Settings) -> None:
+    """The note is written before the file is moved: only an abandoned note is removed."""
+    settings.spool.mkdir(parents=True, exist_ok=True)
+    young = settings.spool / "20261128-120000-AAAAAA.json"
+    old = settings.spool / "20261128-110000-BBBBBB.json"
+    for note, delivery_id in ((young, "20261128-120000-AAAAAA"), (old, "20261128-110000-BBBBBB")):
+        fields = {
+            "delivery_id": delivery_id,
+            "sender_number": SENDER,
+            "filename": "x.xml",
+            "test": False,
+            "channel": "drop",
+            "received_at": "2026-11-28T12:00:00+00:00",
+        }
+        note.write_text(json.dumps(fields))
+    past = time.time() - intake.ABANDONED_NOTE_SECONDS - 10
+    os.utime(old, (past, past))
+    assert intake.pending_arrivals(settings) == []
+    assert young.exists()
+    assert not old.exists()
