@@ -48,6 +48,11 @@ class IntakeSettings(BaseModel):
     polling: bool = Field(
         default=False, description="Poll the inbox instead of inotify (network filesystems)."
     )
+    parallel_min_bytes: int | None = Field(
+        default=16 * 1024**2,
+        description="Files at least this large are read and checked in a second process while "
+        "the first checks stored state and writes (two cores); empty: never.",
+    )
     ignore_suffixes: list[str] = Field(
         default=[".part", ".filepart", ".tmp", ".partial"],
         description="Names ending like this are transfers in progress and never picked up.",

@@ -7,13 +7,16 @@ The same code serves ``zvk check`` (no database: ``hooks`` is ``None``) and the 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import IO, Protocol
+from typing import Protocol
 
 from ingest.settings import Settings
 from ingest.validating import extract
@@ -63,6 +66,38 @@ class _Checked:
     findings: list[Finding]
 
 
+@dataclass(slots=True)
+class HeaderSeen:
+    header: Header | None  # None: the Vorlauf is not schema-valid
+    findings: list[Finding]
+
+
+@dataclass(slots=True)
+class Batch:
+    checked: list[_Checked]
+    reports: int  # reports read so far
+    position: int  # bytes read so far
+
+
+@dataclass(slots=True)
+class TrailerSeen:
+    findings: list[Finding]
+
+
+@dataclass(slots=True)
+class End:
+    total: int
+    frame: list[Finding]  # the first problem of the file as a whole, if any
+
+
+@dataclass(slots=True)
+class ReadFailed:
+    traceback: str
+
+
+Event = HeaderSeen | Batch | TrailerSeen | End
+
+
 @contextmanager
 def relaxed_gc() -> Iterator[None]:
     """Fewer cyclic garbage collections during a pass over a file.
@@ -106,6 +141,7 @@ class FileCheck:
     progress: Progress | None = None
     _ids_in_file: set[str] = field(default_factory=set)
     _batch: list[_Checked] = field(default_factory=list)
+    _check_context: CheckContext | None = None
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
 
@@ -122,31 +158,88 @@ class FileCheck:
         if problem is not None:
             out.findings.append(self._frame_finding(problem))
             return out
-        with self.path.open("rb") as stream, relaxed_gc():
-            reader = Reader(stream)
-            for item in reader.items():
-                if item.kind == "header":
-                    self._header(item, out)
-                elif item.kind == "report":
-                    self._batch.append(self._prepare(item, out))
-                    if len(self._batch) >= BATCH:
-                        self._drain(out)
-                        self._report_progress(reader.reports, stream)
-                else:
-                    self._drain(out)
-                    self._trailer(item, out, reader.reports)
-            self._drain(out)
-            if reader.problem is not None:
-                out.findings.append(self._frame_finding(reader.problem))
-            out.total = reader.reports
-            self._report_progress(reader.reports, stream)
+        threshold = self.settings.intake.parallel_min_bytes
+        split = self.hooks is not None and threshold is not None and self.size >= threshold
+        with relaxed_gc():
+            for event in self._reading_elsewhere() if split else self.read():
+                self._consume(event, out)
         if self.hooks is not None:
             self.hooks.finish()
         return out
 
-    def _report_progress(self, reports: int, stream: IO[bytes]) -> None:
-        if self.progress is not None:
-            self.progress(reports, stream.tell())
+    # -- the pass over the file: everything that needs only the file ------------------------
+    def read(self) -> Iterator[Event]:
+        """Read and check the file, yielding what the stored-state checks need, in file order."""
+        with self.path.open("rb") as stream:
+            reader = Reader(stream)
+            for item in reader.items():
+                if item.kind == "header":
+                    yield self._header(item)
+                elif item.kind == "report":
+                    self._batch.append(self._prepare(item))
+                    if len(self._batch) >= BATCH:
+                        yield Batch(self._batch, reader.reports, stream.tell())
+                        self._batch = []
+                else:
+                    if self._batch:
+                        yield Batch(self._batch, reader.reports, stream.tell())
+                        self._batch = []
+                    yield TrailerSeen(self._trailer(item, reader.reports))
+            yield Batch(self._batch, reader.reports, stream.tell())
+            self._batch = []
+            frame = [self._frame_finding(reader.problem)] if reader.problem is not None else []
+            yield End(reader.reports, frame)
+
+    def _reading_elsewhere(self) -> Iterator[Event]:
+        """:meth:`read` in a second process, so that both cores work on a large file.
+
+        The child sends its events through a pipe (at most a few batches ahead: the pipe's
+        buffer holds it back); this process checks stored state and writes meanwhile. An
+        error in the child ends the pass with an exception here, as it would in-process.
+        """
+        context = multiprocessing.get_context("forkserver")
+        receiving, sending = context.Pipe(duplex=False)
+        reader = replace(self, hooks=None, progress=None, _batch=[], _ids_in_file=set())
+        child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
+        child.start()
+        sending.close()
+        try:
+            while True:
+                try:
+                    event = receiving.recv()
+                except EOFError:
+                    raise RuntimeError(f"reading process ended early ({child.exitcode})") from None
+                if isinstance(event, ReadFailed):
+                    raise RuntimeError(f"reading process failed:\n{event.traceback}")
+                yield event
+                if isinstance(event, End):
+                    return
+        finally:
+            receiving.close()
+            child.join(5)
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+    # -- what the reading pass found, with the stored-state checks -----------------------
+    def _consume(self, event: Event, out: FileOutcome) -> None:
+        if isinstance(event, HeaderSeen):
+            out.findings.extend(event.findings)
+            if event.header is None:
+                return
+            out.header = event.header
+            out.test = self.test or event.header.test
+            if self.hooks is not None:
+                out.findings.extend(self.hooks.header(event.header))
+        elif isinstance(event, Batch):
+            self._drain(event.checked, out)
+            if self.progress is not None:
+                self.progress(event.reports, event.position)
+        elif isinstance(event, TrailerSeen):
+            out.findings.extend(event.findings)
+        else:
+            out.findings.extend(event.frame)
+            out.total = event.total
 
     def _frame_finding(self, problem: FrameProblem) -> Finding:
         return self.catalogue.finding(
@@ -171,31 +264,36 @@ class FileCheck:
             for error in errors
         ]
 
-    def _header(self, item: Item, out: FileOutcome) -> None:
+    def _header(self, item: Item) -> HeaderSeen:
         errors = self._schema_findings(item, "ZVDA002", "Vorlauf")
         if errors:
-            out.findings.extend(errors)
-            return
+            return HeaderSeen(None, errors)
         header = extract.header(item.element)
-        out.header = header
-        out.test = self.test or header.test
-        out.findings.extend(
-            check_header(header, self.catalogue, self.settings.checks, self.received_at)
-        )
-        if self.hooks is not None:
-            out.findings.extend(self.hooks.header(header))
-
-    def _context(self, out: FileOutcome) -> CheckContext:
-        return CheckContext(
+        self._check_context = CheckContext(
             catalogue=self.catalogue,
             booking_keys=self.booking_keys,
             checks=self.settings.checks,
-            header=out.header,
+            header=header,
             received_at=self.received_at,
-            test=out.test,
+            test=self.test or header.test,
+        )
+        return HeaderSeen(
+            header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
         )
 
-    def _prepare(self, item: Item, out: FileOutcome) -> _Checked:
+    def _context(self) -> CheckContext:
+        if self._check_context is None:  # no valid Vorlauf
+            self._check_context = CheckContext(
+                catalogue=self.catalogue,
+                booking_keys=self.booking_keys,
+                checks=self.settings.checks,
+                header=None,
+                received_at=self.received_at,
+                test=self.test,
+            )
+        return self._check_context
+
+    def _prepare(self, item: Item) -> _Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
         errors = self._schema_findings(item, "ZVDA010")
         if errors:
@@ -203,23 +301,22 @@ class FileCheck:
             return _Checked(None, errors)
         report = extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
-        return _Checked(report, check_report(report, self._context(out)))
+        return _Checked(report, check_report(report, self._context()))
 
     def _add_sums(self, pay: Decimal, amount: Decimal) -> None:
         self._sum_pay += pay
         self._sum_amount += amount
 
-    def _drain(self, out: FileOutcome) -> None:
-        """Check the waiting reports against stored state, in file order."""
+    def _drain(self, batch: list[_Checked], out: FileOutcome) -> None:
+        """Check a batch of reports against stored state, in file order."""
         stateful = self.hooks is not None and out.header is not None
         if stateful and self.hooks is not None:
-            self.hooks.prefetch([c.report for c in self._batch if c.report is not None])
-        for checked in self._batch:
+            self.hooks.prefetch([c.report for c in batch if c.report is not None])
+        for checked in batch:
             if checked.report is not None:
                 self._report(checked.report, checked.findings, out, stateful)
             else:
                 out.findings.extend(checked.findings)
-        self._batch.clear()
 
     def _report(
         self, report: ReportData, findings: list[Finding], out: FileOutcome, stateful: bool
@@ -243,12 +340,23 @@ class FileCheck:
             if self.hooks is None:
                 self._ids_in_file.add(report.meldungs_id)
 
-    def _trailer(self, item: Item, out: FileOutcome, count: int) -> None:
+    def _trailer(self, item: Item, count: int) -> list[Finding]:
         errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
         if errors:
-            out.findings.extend(errors)
-            return
+            return errors
         trailer = extract.trailer(item.element)
-        out.findings.extend(
-            check_trailer(trailer, self.catalogue, count, self._sum_pay, self._sum_amount)
-        )
+        return check_trailer(trailer, self.catalogue, count, self._sum_pay, self._sum_amount)
+
+
+def _read_into(check: FileCheck, pipe: Connection) -> None:
+    """The second process: run :meth:`FileCheck.read` and send every event."""
+    try:
+        with relaxed_gc():
+            for event in check.read():
+                pipe.send(event)
+    except BrokenPipeError:
+        pass  # the checking process is gone; nobody waits for the rest
+    except BaseException:
+        pipe.send(ReadFailed(traceback.format_exc()))
+    finally:
+        pipe.close()

@@ -1,0 +1,83 @@
+"""Where the time of an ingest goes, measured without a profiler.
+
+Runs growing parts of the pipeline over the same file, in this process, one after the other:
+
+1. ``read``: the streaming reader alone (``iterparse``, frame checks, clearing),
+2. ``+ schema``: and each top-level element validated against the schema,
+3. ``+ records``: and each report turned into its record,
+4. ``+ file checks``: the whole pass of ``zvk check`` (every check that needs only the file),
+
+and prints the seconds of each and the difference to the part before. The rest of a
+``zvk ingest`` (stored-state checks, inserts, commit, protocol) is the difference between
+``bench/run.py``'s ingest time and step 4.
+
+    .venv/bin/python bench/phases.py bench/out/jahresmeldungen-100000-2025-0.01.xml
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.settings import load_settings
+from ingest.validating import extract
+from ingest.validating.booking_keys import load_booking_keys
+from ingest.validating.checker import FileCheck, relaxed_gc
+from ingest.validating.findings import load_catalogue
+from ingest.validating.reader import Reader
+from ingest.validating.schema import validate_element
+
+
+def read_only(path: Path, schema: bool, records: bool) -> int:
+    count = 0
+    with path.open("rb") as stream, relaxed_gc():
+        for item in Reader(stream).items():
+            if schema and validate_element(item.element):
+                continue
+            if records and item.kind == "report":
+                extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
+            count += 1
+    return count
+
+
+def file_checks(path: Path, home: Path) -> int:
+    settings = load_settings(home)
+    outcome = FileCheck(
+        path=path,
+        size=path.stat().st_size,
+        sender_number=None,
+        test=False,
+        received_at=datetime.now(UTC),
+        settings=settings,
+        catalogue=load_catalogue(),
+        booking_keys=load_booking_keys(),
+    ).run()
+    return outcome.total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--home", type=Path, default=Path("bench/out/phases-home"))
+    args = parser.parse_args()
+    steps: list[tuple[str, Callable[[], int]]] = [
+        ("read", lambda: read_only(args.file, schema=False, records=False)),
+        ("+ schema", lambda: read_only(args.file, schema=True, records=False)),
+        ("+ records", lambda: read_only(args.file, schema=True, records=True)),
+        ("+ file checks (zvk check)", lambda: file_checks(args.file, args.home)),
+    ]
+    print("| step | s | added s |\n|---|---:|---:|")
+    before = 0.0
+    for label, step in steps:
+        start = time.perf_counter()
+        step()
+        seconds = time.perf_counter() - start
+        print(f"| {label} | {seconds:.1f} | {seconds - before:+.1f} |", flush=True)
+        before = seconds
+
+
+if __name__ == "__main__":
+    main()
