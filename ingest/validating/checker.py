@@ -24,7 +24,7 @@ from ingest.validating.booking_keys import BookingKeys
 from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.frame_rules import check_header, check_trailer
 from ingest.validating.reader import FrameProblem, Item, Reader, sniff
-from ingest.validating.records import Header, ReportData
+from ingest.validating.records import Compact, Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.schema import validate_element
 
@@ -59,7 +59,7 @@ class StateHooks(Protocol):
 
 
 @dataclass(slots=True)
-class _Checked:
+class _Checked(Compact):
     """A report after the checks that need only the file, waiting for its batch."""
 
     report: ReportData | None  # None: the schema refused it
