@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -59,17 +60,50 @@ class Timing:
     output: str
 
 
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc (MiB)."""
+    total_kib, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024
+
+
 def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
-    """Run a child process; wall-clock seconds and its peak RSS (``ru_maxrss``, KiB on Linux)."""
+    """Run a child process; wall-clock seconds and peak RSS.
+
+    Peak RSS is the larger of the child's own ``ru_maxrss`` (from ``os.wait4``) and the
+    largest sum over the child and its descendants seen by sampling /proc every 50 ms (a
+    large file is read in a second process).
+    """
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        peak = [0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], tree_rss_mib(child.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _pid, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return Timing(seconds, usage.ru_maxrss / 1024, child.returncode, text)
+    return Timing(seconds, max(usage.ru_maxrss / 1024, peak[0]), child.returncode, text)
 
 
 def zvk(home: Path, env: dict[str, str], *args: str) -> None:
