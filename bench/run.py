@@ -58,23 +58,28 @@ class Timing:
     peak_rss_mib: float
     status: int
     output: str
+    detail: str = ""
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants, from /proc (MiB)."""
-    total_kib, todo = 0, [pid]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> dict[int, tuple[float, float]]:
+    """RSS (MiB) and CPU seconds of a process and each of its descendants, from /proc."""
+    found: dict[int, tuple[float, float]] = {}
+    todo = [pid]
     while todo:
         current = todo.pop()
         try:
             status = Path(f"/proc/{current}/status").read_text()
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                total_kib += int(line.split()[1])
-    return total_kib / 1024
+        rss = next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:")), 0)
+        found[current] = (rss / 1024, (int(stat[11]) + int(stat[12])) / TICKS)
+    return found
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
@@ -82,17 +87,23 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
 
     Peak RSS is the larger of the child's own ``ru_maxrss`` (from ``os.wait4``) and the
     largest sum over the child and its descendants seen by sampling /proc every 50 ms (a
-    large file is read in a second process).
+    large file is read in a second process). ``detail`` tells, per process that used more
+    than a second of CPU, its peak RSS and CPU seconds (the main process first).
     """
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         peak = [0.0]
+        seen: dict[int, tuple[float, float]] = {}
         done = threading.Event()
 
         def sample() -> None:
             while not done.wait(0.05):
-                peak[0] = max(peak[0], tree_rss_mib(child.pid))
+                tree = process_tree(child.pid)
+                peak[0] = max(peak[0], sum(rss for rss, _cpu in tree.values()))
+                for pid, (rss, cpu) in tree.items():
+                    before = seen.get(pid, (0.0, 0.0))
+                    seen[pid] = (max(before[0], rss), max(before[1], cpu))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -103,7 +114,11 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
-    return Timing(seconds, max(usage.ru_maxrss / 1024, peak[0]), child.returncode, text)
+    busy = sorted(
+        ((pid != child.pid, rss, cpu) for pid, (rss, cpu) in seen.items() if cpu >= 1),
+    )
+    detail = ", ".join(f"{rss:.0f} MiB/{cpu:.0f} s CPU" for _, rss, cpu in busy)
+    return Timing(seconds, max(usage.ru_maxrss / 1024, peak[0]), child.returncode, text, detail)
 
 
 def zvk(home: Path, env: dict[str, str], *args: str) -> None:
@@ -170,13 +185,14 @@ def row(label: str, size: int, path: Path, ref: Timing, ours: Timing) -> str:
     return (
         f"| {label} | {size:,} | {path.stat().st_size / 1e6:,.0f} | {ref.seconds:.1f} | "
         f"{ref.peak_rss_mib:.0f} | {ours.seconds:.1f} | {size / ours.seconds:,.0f} | "
-        f"{ours.peak_rss_mib:.0f} | {ours.seconds / ref.seconds:.2f} | {result} |"
+        f"{ours.peak_rss_mib:.0f} | {ours.seconds / ref.seconds:.2f} | {result} | {ours.detail} |"
     )
 
 
 HEADER = (
     "| file | reports | MB | xmllint s | xmllint MiB | zvk ingest s | reports/s | zvk MiB "
-    "| ratio | Ergebnis |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    "| ratio | Ergebnis | per process: peak RSS / CPU |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 )
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from hostile import CORPUS
 from test_batches import load_generator
 
 from ingest.pipeline import Service
@@ -63,3 +64,16 @@ def test_reading_in_a_second_process_changes_nothing(
     assert real[:5] == serial_annual[:5]
     assert split == 4
     assert service.count_committed() == first[2] + real[2]
+
+
+def test_hostile_files_get_the_same_answer_from_a_second_process(
+    service: Service, tmp_path: Path
+) -> None:
+    """Frame problems found by the reading process reach the protocol unchanged."""
+    for path in sorted(CORPUS.iterdir()):
+        if path.name.startswith("big_"):
+            continue  # refused by size before anything is read
+        serial = outcome(service, path, test=True, parallel=False)
+        parallel = outcome(service, path, test=True, parallel=True)
+        assert parallel == serial, path.name
+        assert serial[0] == "abgewiesen", path.name
