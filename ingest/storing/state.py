@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, text
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from ingest.storing.bulk import IdAllocator, Pending
@@ -146,8 +146,9 @@ class StoredState:
                 (found, True)
                 for found in self.session.scalars(
                     select(Report.meldungs_id).where(
-                        Report.sender_number == self.sender_number, Report.meldungs_id.in_(chunk)
-                    )
+                        Report.sender_number == self.sender_number, Report.meldungs_id.in_(_KEYS)
+                    ),
+                    {"keys": list(chunk)},
                 )
             )
 
@@ -158,7 +159,8 @@ class StoredState:
         cache.update(dict.fromkeys(missing))
         for chunk in _chunks(missing):
             rows = self.session.execute(
-                select(Person.id, Person.versicherungsnummer, Person.rvnr).where(column.in_(chunk))
+                select(Person.id, Person.versicherungsnummer, Person.rvnr).where(column.in_(_KEYS)),
+                {"keys": list(chunk)},
             )
             for pid, number, rvnr in rows:
                 ref = self._remember(pid, number, rvnr)
@@ -185,8 +187,9 @@ class StoredState:
                 select(
                     Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end
                 )
-                .where(Insurance.person_id.in_(chunk))
-                .order_by(Insurance.begin)
+                .where(Insurance.person_id.in_(_KEYS))
+                .order_by(Insurance.begin),
+                {"keys": list(chunk)},
             )
             for pid, oid, begin, end in rows:
                 self._spans.setdefault((pid, oid), []).append((begin, end))
@@ -199,8 +202,9 @@ class StoredState:
         for chunk in _chunks(person_ids):
             rows = self.session.execute(
                 select(Report.person_id, Report.billing_office_id).where(
-                    *self._annual_filter(), Report.person_id.in_(chunk)
-                )
+                    *self._annual_filter(), Report.person_id.in_(_KEYS)
+                ),
+                {"keys": list(chunk)},
             )
             self._annual.update(((pid, oid), True) for pid, oid in rows if pid is not None)
 
@@ -766,6 +770,11 @@ _HANDLERS = {
     "Monatsabrechnung": _monatsabrechnung,
     "Storno": _storno,
 }
+
+
+# The values of a batch lookup are passed at execution: a statement built with the values in it
+# would be kept, values and all, by SQLAlchemy's statement cache.
+_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
