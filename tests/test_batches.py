@@ -101,6 +101,28 @@ def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: 
         assert d is not None and d.progress == 24
 
 
+def test_statement_cache_keeps_no_batch_values(service: Service, deliver: Deliver) -> None:
+    """Memory stays flat: no cached statement holds the values of a batch lookup.
+
+    Lookups built as ``column.in_(values)`` were kept by SQLAlchemy's statement cache with their
+    values, so a long file grew the process by every MeldungsId it contained.
+    """
+    b = FileBuilder(file_number=1)
+    for n in range(1, 50):
+        b.anmeldung(n)
+    assert deliver(b).result == "fehlerfrei"
+    engine = service.sessions.kw["bind"]
+    cache = engine._compiled_cache  # SQLAlchemy's LRU of compiled statements
+    assert cache is not None and len(cache) > 0
+    held = [
+        bind.value
+        for compiled in cache.values()
+        for bind in compiled.binds.values()
+        if isinstance(bind.value, (list, tuple)) and len(bind.value) > 1
+    ]
+    assert held == []
+
+
 def test_generated_files_carry_the_faults_they_promise(
     service: Service, deliver: Deliver, tmp_path: Path
 ) -> None:
