@@ -269,29 +269,26 @@ class FileCheck:
         if errors:
             return HeaderSeen(None, errors)
         header = extract.header(item.element)
-        self._check_context = CheckContext(
-            catalogue=self.catalogue,
-            booking_keys=self.booking_keys,
-            checks=self.settings.checks,
-            header=header,
-            received_at=self.received_at,
-            test=self.test or header.test,
-        )
+        self._check_context = self._new_context(header)
         return HeaderSeen(
             header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
         )
 
     def _context(self) -> CheckContext:
-        if self._check_context is None:  # no valid Vorlauf
-            self._check_context = CheckContext(
-                catalogue=self.catalogue,
-                booking_keys=self.booking_keys,
-                checks=self.settings.checks,
-                header=None,
-                received_at=self.received_at,
-                test=self.test,
-            )
+        """What the report checks know of the file: made once, from the Vorlauf if it is valid."""
+        if self._check_context is None:
+            self._check_context = self._new_context(None)
         return self._check_context
+
+    def _new_context(self, header: Header | None) -> CheckContext:
+        return CheckContext(
+            catalogue=self.catalogue,
+            booking_keys=self.booking_keys,
+            checks=self.settings.checks,
+            header=header,
+            received_at=self.received_at,
+            test=self.test or (header is not None and header.test),
+        )
 
     def _prepare(self, item: Item) -> _Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
