@@ -182,10 +182,8 @@ def pending_arrivals(settings: Settings) -> list[Arrival]:
     for note in sorted(settings.spool.glob("*.json")):
         try:
             arrival = Arrival(**json.loads(note.read_text()))
-        except FileNotFoundError:
-            continue  # registered meanwhile by another thread or process
-        except (ValueError, TypeError):
-            continue
+        except (FileNotFoundError, ValueError, TypeError):
+            continue  # registered meanwhile by another thread or process, or not a note
         has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
         if has_bytes or archive_path(settings, arrival).exists():
             found.append(arrival)

@@ -140,7 +140,6 @@ class FileCheck:
     hooks: StateHooks | None = None
     progress: Progress | None = None
     _ids_in_file: set[str] = field(default_factory=set)
-    _batch: list[_Checked] = field(default_factory=list)
     _check_context: CheckContext | None = None
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
@@ -172,21 +171,21 @@ class FileCheck:
         """Read and check the file, yielding what the stored-state checks need, in file order."""
         with self.path.open("rb") as stream:
             reader = Reader(stream)
+            batch: list[_Checked] = []
             for item in reader.items():
                 if item.kind == "header":
                     yield self._header(item)
                 elif item.kind == "report":
-                    self._batch.append(self._prepare(item))
-                    if len(self._batch) >= BATCH:
-                        yield Batch(self._batch, reader.reports, stream.tell())
-                        self._batch = []
+                    batch.append(self._prepare(item))
+                    if len(batch) >= BATCH:
+                        yield Batch(batch, reader.reports, stream.tell())
+                        batch = []
                 else:
-                    if self._batch:
-                        yield Batch(self._batch, reader.reports, stream.tell())
-                        self._batch = []
+                    if batch:
+                        yield Batch(batch, reader.reports, stream.tell())
+                        batch = []
                     yield TrailerSeen(self._trailer(item, reader.reports))
-            yield Batch(self._batch, reader.reports, stream.tell())
-            self._batch = []
+            yield Batch(batch, reader.reports, stream.tell())
             frame = [self._frame_finding(reader.problem)] if reader.problem is not None else []
             yield End(reader.reports, frame)
 
@@ -199,7 +198,7 @@ class FileCheck:
         """
         context = multiprocessing.get_context("forkserver")
         receiving, sending = context.Pipe(duplex=False)
-        reader = replace(self, hooks=None, progress=None, _batch=[], _ids_in_file=set())
+        reader = replace(self, hooks=None, progress=None, _ids_in_file=set())
         child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
         child.start()
         sending.close()
