@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from ingest.errors import ConfigurationError
@@ -26,9 +26,18 @@ class BookingKeys:
     payers: frozenset[str]
     merkmale: dict[str, Merkmal]
     tax_codes: frozenset[str]
+    # answers of `problem`, by key: a file uses a handful of keys, a million times over
+    _answers: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def problem(self, key: str) -> str | None:
         """Why a 6-digit booking key is not allowed, or ``None``."""
+        try:
+            return self._answers[key]
+        except KeyError:
+            answer = self._answers[key] = self._problem(key)
+            return answer
+
+    def _problem(self, key: str) -> str | None:
         payer, merkmal, tax = key[:2], key[2:4], key[4:6]
         if payer not in self.payers:
             return f"Einzahler {payer} unbekannt"

@@ -98,6 +98,10 @@ def trailer(element: etree._Element) -> Trailer:
     )
 
 
+_PERSON = f"{_P}Person"
+_ABSCHNITT = f"{_P}Abschnitt"
+
+
 def _raw(element: etree._Element) -> dict[str, str | None]:
     """The text of each child element (the first of a name), by local name, unstripped."""
     found: dict[str, str | None] = {}
@@ -124,14 +128,14 @@ def _opt(values: dict[str, str | None], name: str) -> str | None:
 def _person(element: etree._Element) -> PersonData:
     v = _raw(element)
     return PersonData(
-        versicherungsnummer=_opt(v, "Versicherungsnummer"),
-        rvnr=_opt(v, "RVNR"),
-        family_name=v.get("Familienname") or "",
-        first_name=v.get("Vorname") or "",
-        birth_name=(v["Geburtsname"] or "") if "Geburtsname" in v else None,
-        birth_date=date.fromisoformat(_s(v, "Geburtsdatum")),
-        gender=_s(v, "Geschlecht"),
-        personnel_number=_opt(v, "Personalnummer"),
+        _opt(v, "Versicherungsnummer"),
+        _opt(v, "RVNR"),
+        v.get("Familienname") or "",
+        v.get("Vorname") or "",
+        (v["Geburtsname"] or "") if "Geburtsname" in v else None,
+        date.fromisoformat(_s(v, "Geburtsdatum")),
+        _s(v, "Geschlecht"),
+        _opt(v, "Personalnummer"),
     )
 
 
@@ -139,54 +143,60 @@ def _period(position: int, element: etree._Element) -> PeriodData:
     v = _raw(element)
     children = _opt(v, "Kinderzahl")
     return PeriodData(
-        position=position,
-        begin=date.fromisoformat(_s(v, "Beginn")),
-        end=date.fromisoformat(_s(v, "Ende")),
-        booking_key=_s(v, "Buchungsschluessel"),
-        pay=Decimal(_s(v, "Entgelt")),
-        amount=Decimal(_s(v, "Betrag")),
-        children=int(children) if children is not None else None,
+        position,
+        date.fromisoformat(_s(v, "Beginn")),
+        date.fromisoformat(_s(v, "Ende")),
+        _s(v, "Buchungsschluessel"),
+        Decimal(_s(v, "Entgelt")),
+        Decimal(_s(v, "Betrag")),
+        int(children) if children is not None else None,
     )
 
 
 def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
-    """A schema-valid report element as a record."""
-    f = _children(element)
-    periods = (
-        tuple(
-            _period(i, child)
-            for i, child in enumerate(element.iterchildren(f"{_P}Abschnitt"), start=1)
-        )
-        if "Abschnitt" in f
-        else ()
-    )
+    """A schema-valid report element as a record (one walk over its children)."""
+    v: dict[str, str | None] = {}
+    person: PersonData | None = None
+    periods: list[PeriodData] = []
+    local = _LOCAL_NAMES
+    for child in element:
+        tag = child.tag
+        if tag == _ABSCHNITT:
+            periods.append(_period(len(periods) + 1, child))
+        elif tag == _PERSON:
+            if person is None:
+                person = _person(child)
+        else:
+            name = local.get(tag)
+            if name is not None and name not in v:
+                v[name] = child.text
     statement = None
     if kind == "Monatsabrechnung":
         statement = StatementData(
-            month=_req(f, "Monat"),
-            insured_count=int(_req(f, "AnzahlVersicherte")),
-            pay=Decimal(_req(f, "Entgelt")),
-            levy=Decimal(_req(f, "Umlage")),
-            additional=Decimal(_req(f, "Zusatzbeitrag")),
-            restructuring=Decimal(_req(f, "Sanierungsgeld")),
-            total=Decimal(_req(f, "Gesamtbetrag")),
+            _s(v, "Monat"),
+            int(_s(v, "AnzahlVersicherte")),
+            Decimal(_s(v, "Entgelt")),
+            Decimal(_s(v, "Umlage")),
+            Decimal(_s(v, "Zusatzbeitrag")),
+            Decimal(_s(v, "Sanierungsgeld")),
+            Decimal(_s(v, "Gesamtbetrag")),
         )
-    begin = _text(f, "Beginn")
-    end = _text(f, "Ende")
+    begin = _opt(v, "Beginn")
+    end = _opt(v, "Ende")
     return ReportData(
-        kind=kind,
-        satz=satz,
-        line=element.sourceline,
-        meldungs_id=_req(f, "MeldungsId"),
-        member=_req(f, "Mitgliedsnummer"),
-        office=_req(f, "Abrechnungsstelle"),
-        person=_person(f["Person"]) if "Person" in f else None,
-        begin=_date(begin) if begin else None,
-        end=_date(end) if end else None,
-        reason=_text(f, "Abmeldegrund"),
-        periods=periods,
-        statement=statement,
-        reference=_text(f, "Bezug"),
+        kind,
+        satz,
+        element.sourceline,
+        _s(v, "MeldungsId"),
+        _s(v, "Mitgliedsnummer"),
+        _s(v, "Abrechnungsstelle"),
+        person,
+        date.fromisoformat(begin) if begin else None,
+        date.fromisoformat(end) if end else None,
+        _opt(v, "Abmeldegrund"),
+        tuple(periods),
+        statement,
+        _opt(v, "Bezug"),
     )
 
 

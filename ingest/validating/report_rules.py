@@ -7,7 +7,7 @@ state live in ``ingest.storing.state_rules``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import combinations
@@ -46,12 +46,18 @@ class CheckContext:
     header: Header | None
     received_at: datetime
     test: bool
+    _rates: dict[tuple[str, int], Decimal | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def rate(self, merkmal: str, year: int) -> Decimal | None:
-        by_year = self.checks.rates.get(merkmal)
-        if not by_year:
-            return None
-        return by_year.get(str(year), by_year.get("default"))
+        try:
+            return self._rates[merkmal, year]
+        except KeyError:
+            by_year = self.checks.rates.get(merkmal)
+            found = by_year.get(str(year), by_year.get("default")) if by_year else None
+            self._rates[merkmal, year] = found
+            return found
 
 
 def age_at(born: date, on: date) -> int:
@@ -167,37 +173,35 @@ def _check_period(
     out: _Collector,
     file_year: int | None,
 ) -> None:
-    where = period.where
-    if period.begin > period.end:
-        out.add("ZVVA010", None, f"{where}/Beginn")
-    if period.begin.year != period.end.year:
-        out.add("ZVVA020", "über den Jahreswechsel", f"{where}/Ende")
-    elif (
-        report.kind == "Jahresmeldung"
-        and file_year is not None
-        and (period.begin.year != file_year)
-    ):
-        out.add("ZVVA020", f"außerhalb des Jahres {file_year}", f"{where}/Beginn")
-    for name, value in (("Entgelt", period.pay), ("Betrag", period.amount)):
-        if value < 0:
-            out.add("ZVVA100", None, f"{where}/{name}")
+    begin, end, pay, amount = period.begin, period.end, period.pay, period.amount
+    if begin > end:
+        out.add("ZVVA010", None, f"{period.where}/Beginn")
+    if begin.year != end.year:
+        out.add("ZVVA020", "über den Jahreswechsel", f"{period.where}/Ende")
+    elif report.kind == "Jahresmeldung" and file_year is not None and begin.year != file_year:
+        out.add("ZVVA020", f"außerhalb des Jahres {file_year}", f"{period.where}/Beginn")
+    if pay < 0:
+        out.add("ZVVA100", None, f"{period.where}/Entgelt")
+    if amount < 0:
+        out.add("ZVVA100", None, f"{period.where}/Betrag")
     problem = ctx.booking_keys.problem(period.booking_key)
     if problem is not None:
-        out.add("ZVVA030", problem, f"{where}/Buchungsschluessel")
+        out.add("ZVVA030", problem, f"{period.where}/Buchungsschluessel")
         return
-    merkmal = ctx.booking_keys.merkmale[period.merkmal]
-    if merkmal.with_pay and period.pay == 0:
-        out.add("ZVVA040", None, f"{where}/Entgelt")
-    if not merkmal.with_pay and (period.pay != 0 or period.amount != 0):
-        field = "Entgelt" if period.pay != 0 else "Betrag"
-        out.add("ZVVA050", None, f"{where}/{field}")
+    code = period.booking_key[2:4]
+    merkmal = ctx.booking_keys.merkmale[code]
+    if merkmal.with_pay:
+        if pay == 0:
+            out.add("ZVVA040", None, f"{period.where}/Entgelt")
+    elif pay != 0 or amount != 0:
+        out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if pay != 0 else 'Betrag'}")
     if merkmal.needs_children and (period.children is None or period.children < 1):
-        out.add("ZVVA060", None, f"{where}/Kinderzahl")
-    rate = ctx.rate(period.merkmal, period.begin.year)
+        out.add("ZVVA060", None, f"{period.where}/Kinderzahl")
+    rate = ctx.rate(code, begin.year)
     if rate is not None and merkmal.with_pay:
-        expected = (period.pay * rate / 100).quantize(CENT, ROUND_HALF_UP)
-        if abs(period.amount - expected) > ctx.checks.rate_tolerance:
-            out.add("ZVVA080", f"erwartet {expected} EUR bei {rate} %", f"{where}/Betrag")
+        expected = (pay * rate / 100).quantize(CENT, ROUND_HALF_UP)
+        if abs(amount - expected) > ctx.checks.rate_tolerance:
+            out.add("ZVVA080", f"erwartet {expected} EUR bei {rate} %", f"{period.where}/Betrag")
 
 
 def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> None:
