@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from test_batches import load_generator
 
 from ingest.pipeline import Service
 from ingest.validating import checker
+from ingest.validating.findings import Finding
+from ingest.validating.records import PeriodData, PersonData, ReportData, StatementData
 from tests.conftest import SENDER
 
 
@@ -77,3 +81,55 @@ def test_hostile_files_get_the_same_answer_from_a_second_process(
         parallel = outcome(service, path, test=True, parallel=True)
         assert parallel == serial, path.name
         assert serial[0] == "abgewiesen", path.name
+
+
+def test_batches_cross_the_pipe_unchanged() -> None:
+    """Every field of every kind of record, and findings, survive the batch encoding."""
+    person = PersonData("1000000016", None, "Groß", "Ünal", "", date(1970, 2, 28), "D", "P-1")
+    periods = (
+        PeriodData(
+            1, date(2025, 1, 1), date(2025, 6, 30), "011001", Decimal("0.10"), Decimal("-1"), None
+        ),
+        PeriodData(
+            2, date(2025, 7, 1), date(2025, 12, 31), "012801", Decimal("12.345"), Decimal("0"), 2
+        ),
+    )
+    statement = StatementData("2025-03", 7, *(Decimal(v) for v in ("1e3", "1.5", "2", "0", "3.5")))
+    finding = Finding("ZVME088", "F", "Meldung", "Prüfziffer falsch.", 3, "M-3", "Person/RVNR", 9)
+    checked = [
+        checker._Checked(
+            ReportData("Jahresmeldung", 1, 4, "M-1", "100001", "001", person, periods=periods),
+            [],
+        ),
+        checker._Checked(
+            ReportData(
+                "Abmeldung",
+                2,
+                None,
+                "M-2",
+                "100001",
+                "002",
+                person,
+                date(2025, 1, 1),
+                date(2025, 3, 31),
+                "11",
+                reference="M-1",
+            ),
+            [finding],
+        ),
+        checker._Checked(
+            ReportData("Monatsabrechnung", 3, 7, "M-3", "100001", "003", statement=statement),
+            [finding, finding],
+        ),
+        checker._Checked(None, [finding]),
+    ]
+    batch = checker.Batch(checked, 4, 1234)
+    back = checker._decode(checker._encode(batch))
+    assert back == batch
+    assert back is not batch
+    assert isinstance(back, checker.Batch)
+    first = back.checked[0].report
+    assert first is not None and first.periods[0].pay == Decimal("0.10")
+    assert str(first.periods[1].pay) == "12.345"  # the digits as written, not a float
+    header_seen = checker.HeaderSeen(None, [finding])
+    assert checker._decode(checker._encode(header_seen)) == header_seen

@@ -4,6 +4,7 @@ committed, and the nearest valid input raises nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from code_helpers import (
 from conftest import codes
 
 from ingest.samples.builder import FileBuilder
+from ingest.validating.booking_keys import load_booking_keys
 
 
 @pytest.fixture
@@ -319,3 +321,14 @@ def test_zvma020_not_for_same_month(deliver, service) -> None:
     b = FileBuilder(period="2026-09")
     b.monatsabrechnung("2026-09")
     assert_clean(service, deliver(b))
+
+
+def test_booking_key_answers_are_remembered_per_key_unchanged() -> None:
+    """The catalogue answers each key once and then from memory, with the same answer."""
+    keys = load_booking_keys()
+    fresh = dataclasses.replace(keys, _answers={})
+    for key in ("011001", "991001", "019901", "011000", "012801", "011001", "991001"):
+        assert keys.problem(key) == fresh.problem(key) == fresh._problem(key), key
+    assert fresh.problem("011001") is None
+    assert fresh.problem("991001") == "Einzahler 99 unbekannt"
+    assert set(fresh._answers) == {"011001", "991001", "019901", "011000", "012801"}

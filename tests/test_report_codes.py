@@ -5,6 +5,8 @@ Abschnitt and Monatsabrechnung: ``test_period_codes.py``; stored state: ``test_s
 
 from __future__ import annotations
 
+import random
+import string
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -20,7 +22,7 @@ from code_helpers import (
 from conftest import codes
 
 from ingest.samples.builder import FileBuilder, PersonSeed, make_rvnr
-from ingest.validating.identifiers import make_versicherungsnummer
+from ingest.validating.identifiers import make_versicherungsnummer, rvnr_check_digit
 
 RVNR_CODES = {"ZVME082", "ZVME084", "ZVME086", "ZVME088", "ZVME089", "ZVME090"}
 PUBLISHED_VALID = ["65170839J003", "15070649C103", "12150485M004", "65170590A003", "38010175Z998"]
@@ -99,6 +101,16 @@ def test_rvnr_helper_reproduces_published_numbers() -> None:
     for number in PUBLISHED_VALID + PUBLISHED_TEST:
         assert rvnr(number[:2], number[2:8], number[8], number[9:11]) == number
     assert rvnr("15", "070649", "C", "10") != "15070649C102"
+
+
+def test_product_check_digit_agrees_with_the_independent_one() -> None:
+    """The product's table-driven check digit, for every letter and many digit strings."""
+    rng = random.Random(7)
+    for letter in string.ascii_uppercase:
+        for _ in range(400):
+            digits = "".join(rng.choice(string.digits) for _ in range(10))
+            first = f"{digits[:8]}{letter}{digits[8:]}"
+            assert str(rvnr_check_digit(first)) == check_digit(first), first
 
 
 # -- ZVDA010: schema of one report --------------------------------------------------------------

@@ -14,12 +14,14 @@ transaction here holds the write lock from its start, from the table's current m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Numeric, Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.storing.models import Insurance, Period, Person, Report
@@ -163,19 +165,10 @@ def _executemany(
     """SQLite: one prepared ``INSERT`` for every row, straight to the driver's ``executemany``.
 
     The values are stored as SQLAlchemy stores them (dates as ISO text, decimals as numbers,
-    booleans as 0/1); going around the Core statement saves its per-row parameter processing,
-    which costs more than the insert itself.
+    booleans as 0/1): the driver converts dates and decimals with the adapters registered below.
+    Going around the Core statement saves its per-row parameter processing, which costs more
+    than the insert itself.
     """
-    converters = [(i, c) for i, name in enumerate(columns) if (c := _sqlite_value(table, name))]
-    if converters:
-        converted = []
-        for row in rows:
-            values = list(row)
-            for i, convert in converters:
-                if values[i] is not None:
-                    values[i] = convert(values[i])
-            converted.append(tuple(values))
-        rows = converted
     names = ", ".join(f'"{c}"' for c in columns)
     marks = ", ".join("?" * len(columns))
     session.connection().exec_driver_sql(
@@ -184,15 +177,12 @@ def _executemany(
     )
 
 
-def _sqlite_value(table: Table, name: str) -> Callable[[Any], Any] | None:
-    kind = table.c[name].type
-    if isinstance(kind, Date):
-        return date.isoformat
-    if isinstance(kind, Numeric):
-        return float
-    if isinstance(kind, Boolean):
-        return int
-    return None
+# How the SQLite driver binds the two types of the bulk rows that it has no own binding for,
+# the way SQLAlchemy's SQLite dialect stores them (`Date` as ISO text, `Numeric` as a number).
+# The driver looks adapters up by exact type, in C, per value; a Python loop over the rows
+# cost more than the inserts. (`date` has a default adapter that Python 3.12 deprecates.)
+sqlite3.register_adapter(date, date.isoformat)
+sqlite3.register_adapter(Decimal, float)
 
 
 def _copy(

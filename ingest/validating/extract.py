@@ -127,28 +127,33 @@ def _opt(values: dict[str, str | None], name: str) -> str | None:
 
 def _person(element: etree._Element) -> PersonData:
     v = _raw(element)
+    number, rvnr, personnel = v.get("Versicherungsnummer"), v.get("RVNR"), v.get("Personalnummer")
     return PersonData(
-        _opt(v, "Versicherungsnummer"),
-        _opt(v, "RVNR"),
+        number.strip() if number is not None else None,
+        rvnr.strip() if rvnr is not None else None,
         v.get("Familienname") or "",
         v.get("Vorname") or "",
         (v["Geburtsname"] or "") if "Geburtsname" in v else None,
         date.fromisoformat(_s(v, "Geburtsdatum")),
         _s(v, "Geschlecht"),
-        _opt(v, "Personalnummer"),
+        personnel.strip() if personnel is not None else None,
     )
 
 
 def _period(position: int, element: etree._Element) -> PeriodData:
+    # the schema requires these children, with content; a missing one ends in ValueError
     v = _raw(element)
-    children = _opt(v, "Kinderzahl")
+    begin, end, key = v.get("Beginn"), v.get("Ende"), v.get("Buchungsschluessel")
+    pay, amount, children = v.get("Entgelt"), v.get("Betrag"), v.get("Kinderzahl")
+    if begin is None or end is None or key is None or pay is None or amount is None:
+        raise ValueError(f"Abschnitt {position} incomplete")
     return PeriodData(
         position,
-        date.fromisoformat(_s(v, "Beginn")),
-        date.fromisoformat(_s(v, "Ende")),
-        _s(v, "Buchungsschluessel"),
-        Decimal(_s(v, "Entgelt")),
-        Decimal(_s(v, "Betrag")),
+        date.fromisoformat(begin.strip()),
+        date.fromisoformat(end.strip()),
+        key.strip(),
+        Decimal(pay.strip()),
+        Decimal(amount.strip()),
         int(children) if children is not None else None,
     )
 

@@ -54,16 +54,27 @@ def _digit_sum(n: int) -> int:
     return n // 10 + n % 10
 
 
-# The digit sum of digit × weight, for every digit character and weight (checked per report).
-_WEIGHTED = {(str(d), w): _digit_sum(d * w) for d in range(10) for w in set(_RVNR_WEIGHTS)}
+# The weighted digit sum of each position's character, by position (checked per report): the
+# letter at position 9 counts as its two-digit alphabet number, with weights 2 and 1.
+_POSITION_SUMS: tuple[dict[str, int], ...] = (
+    *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[:8]),
+    {
+        chr(ord("A") + n - 1): _digit_sum(n // 10 * _RVNR_WEIGHTS[8])
+        + _digit_sum(n % 10 * _RVNR_WEIGHTS[9])
+        for n in range(1, 27)
+    },
+    *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[10:12]),
+)
 
 
 def rvnr_check_digit(first_eleven: str) -> int:
     """Check digit of an RVNR given its first 11 characters (8 digits, letter, 2 digits)."""
-    letter = ord(first_eleven[8]) - ord("A") + 1
-    digits = first_eleven[:8] + f"{letter:02d}" + first_eleven[9:11]
-    table = _WEIGHTED
-    total = sum([table[pair] for pair in zip(digits, _RVNR_WEIGHTS, strict=True)])
+    s = _POSITION_SUMS
+    c = first_eleven
+    total = (
+        s[0][c[0]] + s[1][c[1]] + s[2][c[2]] + s[3][c[3]] + s[4][c[4]] + s[5][c[5]]
+        + s[6][c[6]] + s[7][c[7]] + s[8][c[8]] + s[9][c[9]] + s[10][c[10]]
+    )  # fmt: skip
     return total % 10
 
 
