@@ -19,14 +19,11 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.settings import load_settings
 from ingest.validating import extract
-from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck, relaxed_gc
-from ingest.validating.findings import load_catalogue
 from ingest.validating.reader import Reader
 from ingest.validating.schema import validate_element
 
@@ -45,16 +42,7 @@ def read_only(path: Path, schema: bool, records: bool) -> int:
 
 def file_checks(path: Path, home: Path) -> int:
     settings = load_settings(home)
-    outcome = FileCheck(
-        path=path,
-        size=path.stat().st_size,
-        sender_number=None,
-        test=False,
-        received_at=datetime.now(UTC),
-        settings=settings,
-        catalogue=load_catalogue(),
-        booking_keys=load_booking_keys(),
-    ).run()
+    outcome = FileCheck.without_database(path, settings).run()
     return outcome.total
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import structlog
-from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -291,6 +291,9 @@ class Service:
                 self._finish(session, delivery, "doppelt", [finding], duplicate_of=first)
                 session.commit()
                 return
+            cost = self.settings.db.random_page_cost
+            if cost is not None and session.get_bind().dialect.name == "postgresql":
+                session.execute(text(f"SET LOCAL random_page_cost = {float(cost)}"))
             hooks = StoredChecks(
                 session=session,
                 catalogue=self.catalogue,

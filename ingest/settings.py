@@ -31,6 +31,12 @@ class DbSettings(BaseModel):
         description="SQLAlchemy URL of the database; empty means SQLite at <home>/zvk.sqlite3.",
     )
     echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    random_page_cost: float | None = Field(
+        default=1.1,
+        description="PostgreSQL: the planner's `random_page_cost` inside a delivery's "
+        "transaction (`SET LOCAL`); the server's default of 4 assumes spinning disks and makes "
+        "the batch lookups scan whole tables. Empty: the server's own setting.",
+    )
 
 
 class IntakeSettings(BaseModel):

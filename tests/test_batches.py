@@ -16,13 +16,14 @@ from types import ModuleType
 
 import pytest
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
 from ingest.progress import ProgressWriter, clear_progress, read_progress
 from ingest.samples.builder import FileBuilder
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
+from ingest.storing.state import StoredState
 from ingest.validating import checker
 from tests.conftest import SENDER, Deliver, codes
 
@@ -211,3 +212,50 @@ def test_progress_bar_on_a_terminal() -> None:
     assert "jahresmeldung.xml" in text and "5,000 Meldungen" in text
     with progress_bar(enabled=False) as none:
         assert none.listener("a.xml") is None
+
+
+def test_planner_statistics_are_renewed_as_the_tables_grow(
+    service: Service, deliver: Deliver
+) -> None:
+    """PostgreSQL: ANALYZE at the start and when a delivery grew the reports by half; the
+    lookups are planned with the configured random_page_cost. SQLite: neither."""
+    engine = service.sessions.kw["bind"]
+    seen: list[str] = []
+
+    def remember(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith(("ANALYZE", "SET LOCAL random_page_cost")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        b = FileBuilder(file_number=1)
+        for n in range(1, 8 * 7 + 1):  # 8 batches of 7 into empty tables
+            b.anmeldung(n)
+        assert deliver(b).result == "fehlerfrei"
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    if engine.dialect.name != "postgresql":
+        assert seen == []
+        return
+    # batch 1: 0 reports; then whenever 1,000 rows (ANALYZE_MIN_ROWS) were written: never here
+    assert seen == [
+        "SET LOCAL random_page_cost = 1.1",
+        "ANALYZE persons, reports, periods, insurances",
+    ]
+    with service.sessions() as session:
+        state = StoredState(session, service.catalogue, None, SENDER, 0, None)
+        analyzes = 0
+        original = session.execute
+
+        def counting(statement, *args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal analyzes
+            analyzes += str(statement).startswith("ANALYZE")
+            return original(statement, *args, **kwargs)
+
+        session.execute = counting  # type: ignore[method-assign]
+        for _batch in range(40):  # 40 batches of 1,000 on top of the 56 reports above
+            state._analyze_when_grown(1000)
+        session.rollback()
+    # at the start (56 rows), then after 1,000 (1,056), 1,000 (2,056), 2,000 (4,056),
+    # 3,000 (7,056), 4,000 (11,056), 6,000 (17,056), 9,000 (26,056): 8 of 40 batches
+    assert analyzes == 8

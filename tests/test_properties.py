@@ -31,7 +31,6 @@ from ingest.samples.builder import FileBuilder, Node, period_node
 from ingest.settings import Settings, load_settings
 from ingest.storing.models import BillingOffice, Delivery, Insurance, Person
 from ingest.storing.registry import add_member
-from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck, FileOutcome
 from ingest.validating.findings import Finding, load_catalogue
 from ingest.validating.identifiers import make_versicherungsnummer, versicherungsnummer_valid
@@ -340,21 +339,11 @@ def check(tmp_path_factory: pytest.TempPathFactory) -> Callable[[FileBuilder], F
     """Run ``zvk check``'s engine (no home, no database) over a builder's file."""
     folder = tmp_path_factory.mktemp("properties")
     settings: Settings = load_settings(folder / "no-home")
-    booking = load_booking_keys()
     path = folder / "datei.xml"
 
     def _check(b: FileBuilder) -> FileOutcome:
         b.write(path)
-        return FileCheck(
-            path=path,
-            size=path.stat().st_size,
-            sender_number=None,
-            test=False,
-            received_at=datetime.now(UTC),
-            settings=settings,
-            catalogue=CATALOGUE,
-            booking_keys=booking,
-        ).run()
+        return FileCheck.without_database(path, settings, CATALOGUE).run()
 
     return _check
 

@@ -16,7 +16,6 @@ from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service, grade
 from ingest.storing.registry import add_member
-from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import load_catalogue
 from ingest.validating.peek import peek_sender
@@ -126,18 +125,8 @@ def check(
     catalogue = load_catalogue()
     worst = 0
     for path in files:
-        received = datetime.now(UTC)
-        size = path.stat().st_size
-        outcome = FileCheck(
-            path=path,
-            size=size,
-            sender_number=None,
-            test=False,
-            received_at=received,
-            settings=settings,
-            catalogue=catalogue,
-            booking_keys=load_booking_keys(),
-        ).run()
+        check = FileCheck.without_database(path, settings, catalogue)
+        outcome = check.run()
         sha = _sha256(path)
         header = outcome.header
         file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
@@ -146,7 +135,7 @@ def check(
             sender=header.sender if header else "00000000",
             filename=path.name,
             sha256=sha,
-            received_at=received,
+            received_at=check.received_at,
             processed_at=datetime.now(UTC),
             test=outcome.test,
             ruleset=f"Meldedatei 1, Regelwerk {catalogue.version}",

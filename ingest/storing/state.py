@@ -39,7 +39,8 @@ MONTHS_PER_CHILD = 36
 # Jahresmeldung) only add rows and are applied in batches (see ``ingest.storing.bulk``).
 ORM_KINDS = frozenset({"Abmeldung", "Monatsabrechnung", "Storno"})
 IN_CHUNK = 900
-ANALYZE_EVERY = 20  # batches between two ANALYZE of the growing tables (PostgreSQL)
+ANALYZE_GROWTH = 0.5  # share by which the reports grow between two ANALYZE (PostgreSQL)
+ANALYZE_MIN_ROWS = 1000  # and at least this many rows
 ANALYZED = ("persons", "reports", "periods", "insurances")
 Span = tuple[date, date | None]  # an insurance relationship's begin and end
 Leave = tuple[date, date, int | None]  # a stored parental-leave period: begin, end, children
@@ -95,7 +96,8 @@ class StoredState:
     _spans: dict[tuple[int, int], list[Span]] = field(default_factory=dict)
     _annual: dict[tuple[int, int], bool] = field(default_factory=dict)
     _leave: dict[int, list[Leave]] = field(default_factory=dict)
-    _batches: int = 0
+    _analyzed_reports: int | None = None  # reports in the table at the last ANALYZE
+    _written_reports: int = 0  # reports written by this delivery since then
 
     @property
     def _postgres(self) -> bool:
@@ -120,11 +122,8 @@ class StoredState:
     def prefetch(self, reports: Sequence[ReportData]) -> None:
         """Start a batch: load in a few queries what its reports will ask of the stored state."""
         self.write_pending()
-        self._batches += 1
-        if self._batches % ANALYZE_EVERY == 1 and self._postgres:
-            # The planner's statistics lag behind a file that adds a million rows in one
-            # transaction; stale ones turn the batch lookups into sequential scans.
-            self.session.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
+        if self._postgres:
+            self._analyze_when_grown(len(reports))
         self._load_used([r.meldungs_id for r in reports])
         people = [r.person for r in reports if r.person is not None]
         self._load_persons(Person.rvnr, [p.rvnr for p in people if p.rvnr], self._by_rvnr)
@@ -138,6 +137,27 @@ class StoredState:
                 pairs.add((person.id, office.id))
         self._load_spans(pairs)
         self._load_annual(pairs)
+
+    def _analyze_when_grown(self, coming: int) -> None:
+        """Renew the planner's statistics when this delivery has grown the tables by half.
+
+        The statistics lag behind a file that adds a million rows in one transaction, and
+        stale ones turn the batch lookups into sequential scans. Every table grows at most as
+        fast as the reports (one row per report; persons, relationships and periods follow
+        them), so their count decides: at the start, and then whenever the reports written
+        since the last ANALYZE are half of what the table held then (17 times for a million
+        reports into an empty database, twice for a million on top of a million).
+        """
+        if self._analyzed_reports is None:
+            self.session.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
+            self._analyzed_reports = self.session.scalar(select(func.count(Report.id))) or 0
+        elif self._written_reports >= max(
+            ANALYZE_MIN_ROWS, ANALYZE_GROWTH * self._analyzed_reports
+        ):
+            self.session.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
+            self._analyzed_reports += self._written_reports
+            self._written_reports = 0
+        self._written_reports += coming
 
     def _load_used(self, ids: list[str]) -> None:
         self._used.update(dict.fromkeys(ids, False))

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -23,8 +23,8 @@ import msgspec
 
 from ingest.settings import Settings
 from ingest.validating import extract
-from ingest.validating.booking_keys import BookingKeys
-from ingest.validating.findings import Catalogue, Finding
+from ingest.validating.booking_keys import BookingKeys, load_booking_keys
+from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.frame_rules import check_header, check_trailer
 from ingest.validating.reader import FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
@@ -145,6 +145,22 @@ class FileCheck:
     _check_context: CheckContext | None = None
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
+
+    @classmethod
+    def without_database(
+        cls, path: Path, settings: Settings, catalogue: Catalogue | None = None
+    ) -> FileCheck:
+        """The check of ``zvk check``: the file alone, as received now, from no known sender."""
+        return cls(
+            path=path,
+            size=path.stat().st_size,
+            sender_number=None,
+            test=False,
+            received_at=datetime.now(UTC),
+            settings=settings,
+            catalogue=catalogue if catalogue is not None else load_catalogue(),
+            booking_keys=load_booking_keys(),
+        )
 
     def run(self) -> FileOutcome:
         out = FileOutcome(test=self.test)
