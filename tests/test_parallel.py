@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import fcntl
+import multiprocessing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -133,3 +135,17 @@ def test_batches_cross_the_pipe_unchanged() -> None:
     assert str(first.periods[1].pay) == "12.345"  # the digits as written, not a float
     header_seen = checker.HeaderSeen(None, [finding])
     assert checker._decode(checker._encode(header_seen)) == header_seen
+
+
+def test_the_pipe_holds_several_batches() -> None:
+    """The pipe between the processes is widened to 1 MiB where Linux allows it."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    try:
+        checker._widen(receiving)
+        size = fcntl.fcntl(receiving.fileno(), getattr(fcntl, "F_GETPIPE_SZ", 1032))
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        # (a system that caps pipes below 1 MiB keeps its default; root may exceed the cap)
+        assert size >= checker.PIPE_BYTES or limit < checker.PIPE_BYTES
+    finally:
+        receiving.close()
+        sending.close()

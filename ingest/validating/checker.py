@@ -6,12 +6,13 @@ The same code serves ``zvk check`` (no database: ``hooks`` is ``None``) and the 
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import multiprocessing
 import pickle
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -216,6 +217,7 @@ class FileCheck:
         """
         context = multiprocessing.get_context("forkserver")
         receiving, sending = context.Pipe(duplex=False)
+        _widen(receiving)
         reader = replace(self, hooks=None, progress=None, _ids_in_file=set())
         child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
         child.start()
@@ -374,6 +376,21 @@ def _read_into(check: FileCheck, pipe: Connection) -> None:
         pipe.send_bytes(_encode(ReadFailed(traceback.format_exc())))
     finally:
         pipe.close()
+
+
+PIPE_BYTES = 1024 * 1024  # the pipe's buffer: a few batches of slack between the two processes
+
+
+def _widen(connection: Connection) -> None:
+    """Give the pipe room for a few batches (Linux; elsewhere its default stays).
+
+    With the default 64 KiB, less than one batch fits: each process waited whenever the other
+    had a slow batch (an ANALYZE, a collection, a cold page), and the two were rarely busy at
+    the same time. 1 MiB is the largest an unprivileged process may ask for by default.
+    """
+    # not Linux, or above /proc/sys/fs/pipe-max-size: the default buffer stays
+    with suppress(OSError):
+        fcntl.fcntl(connection.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
 
 
 # Between the two processes a batch of reports travels as MessagePack (records are msgspec
