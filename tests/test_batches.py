@@ -21,7 +21,7 @@ from sqlalchemy import event, func, select
 from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
 from ingest.progress import ProgressWriter, clear_progress, read_progress
-from ingest.samples.builder import FileBuilder
+from ingest.samples.builder import FileBuilder, PersonSeed
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
 from ingest.storing.state import StoredState
 from ingest.validating import checker
@@ -259,3 +259,43 @@ def test_planner_statistics_are_renewed_as_the_tables_grow(
     # at the start (56 rows), then after 1,000 (1,056), 1,000 (2,056), 2,000 (4,056),
     # 3,000 (7,056), 4,000 (11,056), 6,000 (17,056), 9,000 (26,056): 8 of 40 batches
     assert analyzes == 8
+
+
+def test_a_batch_lookup_is_one_statement_whatever_its_size(
+    service: Service, deliver: Deliver
+) -> None:
+    """All keys of a lookup travel as one parameter: one statement, found or not, for more keys
+    than SQLite allows placeholders (32,766), and no key in the statement's text."""
+    b = FileBuilder(file_number=1)
+    for n in range(1, 11):
+        b.anmeldung(n, meldungs_id=f"A{n}")
+    assert deliver(b).result == "fehlerfrei"
+    stored = [PersonSeed(n).rvnr for n in range(1, 11)]
+    unknown = [f"{n:08d}X999" for n in range(40_000)]
+    engine = service.sessions.kw["bind"]
+    statements: list[tuple[str, object]] = []
+
+    def remember(_conn, _cursor, statement, params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    with service.sessions() as session:
+        state = StoredState(session, service.catalogue, None, SENDER, 0, None)
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            state._load_persons(
+                Person.rvnr, [*unknown[:20_000], *stored, *unknown[20_000:]], state._by_rvnr
+            )
+            state._load_used([f"A{n}" for n in range(1, 40_001)])
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+        found = {rvnr: ref for rvnr, ref in state._by_rvnr.items() if ref is not None}
+        used = {meldungs_id for meldungs_id, seen in state._used.items() if seen}
+    assert sorted(found) == sorted(stored)
+    assert len(state._by_rvnr) == 40_010
+    assert {ref.rvnr for ref in found.values()} == set(stored)
+    assert used == {f"A{n}" for n in range(1, 11)}
+    assert len(statements) == 2
+    for statement, _params in statements:
+        assert "A12" not in statement and stored[0] not in statement
+        assert statement.count("?") + statement.count("%(") <= 2  # the sender and the keys

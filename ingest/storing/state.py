@@ -6,12 +6,14 @@ the same file sees what an earlier one changed (a `Storno` followed by the corre
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select, text
+from sqlalchemy import ColumnElement, String, any_, bindparam, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from ingest.storing.bulk import IdAllocator, Pending
@@ -38,7 +40,6 @@ MONTHS_PER_CHILD = 36
 # relationship, cancel a report) or count over them. The frequent kinds (Anmeldung,
 # Jahresmeldung) only add rows and are applied in batches (see ``ingest.storing.bulk``).
 ORM_KINDS = frozenset({"Abmeldung", "Monatsabrechnung", "Storno"})
-IN_CHUNK = 900
 ANALYZE_GROWTH = 0.5  # share by which the reports grow between two ANALYZE (PostgreSQL)
 ANALYZE_MIN_ROWS = 1000  # and at least this many rows
 ANALYZED = ("persons", "reports", "periods", "insurances")
@@ -122,6 +123,7 @@ class StoredState:
     def prefetch(self, reports: Sequence[ReportData]) -> None:
         """Start a batch: load in a few queries what its reports will ask of the stored state."""
         self.write_pending()
+        self.session.flush()  # the lookups below go around the ORM: it must have written all
         if self._postgres:
             self._analyze_when_grown(len(reports))
         self._load_used([r.meldungs_id for r in reports])
@@ -159,34 +161,40 @@ class StoredState:
             self._written_reports = 0
         self._written_reports += coming
 
+    def _lookup(self, statement: Any, values: Sequence[Any]) -> Any:
+        """Run a batch lookup: ``statement`` filters with :func:`_among`, ``values`` its keys.
+
+        Core on the session's connection (the ORM's result machinery is not needed for plain
+        rows), with all the keys in one parameter: one prepared statement for any number of
+        them, instead of a statement with a placeholder per key that the driver and the
+        server had to parse and plan for every batch.
+        """
+        keys = list(values) if self._postgres else json.dumps(list(values))
+        return self.session.connection().execute(statement, {"keys": keys})
+
     def _load_used(self, ids: list[str]) -> None:
         self._used.update(dict.fromkeys(ids, False))
-        for chunk in _chunks(ids):
-            self._used.update(
-                (found, True)
-                for found in self.session.scalars(
-                    select(Report.meldungs_id).where(
-                        Report.sender_number == self.sender_number, Report.meldungs_id.in_(_KEYS)
-                    ),
-                    {"keys": list(chunk)},
-                )
-            )
+        statement = select(Report.meldungs_id).where(
+            Report.sender_number == self.sender_number,
+            _among(Report.meldungs_id, self._postgres),
+        )
+        self._used.update((found, True) for (found,) in self._lookup(statement, ids))
 
     def _load_persons(
         self, column: Any, values: list[str], cache: dict[str, PersonRef | None]
     ) -> None:
         missing = [v for v in dict.fromkeys(values) if v not in cache]
+        if not missing:
+            return
         cache.update(dict.fromkeys(missing))
-        for chunk in _chunks(missing):
-            rows = self.session.execute(
-                select(Person.id, Person.versicherungsnummer, Person.rvnr).where(column.in_(_KEYS)),
-                {"keys": list(chunk)},
-            )
-            for pid, number, rvnr in rows:
-                ref = self._remember(pid, number, rvnr)
-                key = number if column is Person.versicherungsnummer else rvnr
-                if key is not None:
-                    cache[key] = ref
+        statement = select(Person.id, Person.versicherungsnummer, Person.rvnr).where(
+            _among(column, self._postgres)
+        )
+        for pid, number, rvnr in self._lookup(statement, missing):
+            ref = self._remember(pid, number, rvnr)
+            key = number if column is Person.versicherungsnummer else rvnr
+            if key is not None:
+                cache[key] = ref
 
     def _remember(self, pid: int, number: str, rvnr: str | None) -> PersonRef:
         ref = self._persons.get(pid)
@@ -201,32 +209,27 @@ class StoredState:
 
     def _load_spans(self, pairs: set[tuple[int, int]]) -> None:
         self._spans.update((pair, []) for pair in pairs)
-        person_ids = sorted({p for p, _ in pairs})
-        for chunk in _chunks(person_ids):
-            rows = self.session.execute(
-                select(
-                    Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end
-                )
-                .where(Insurance.person_id.in_(_KEYS))
-                .order_by(Insurance.begin),
-                {"keys": list(chunk)},
-            )
-            for pid, oid, begin, end in rows:
-                self._spans.setdefault((pid, oid), []).append((begin, end))
+        if not pairs:
+            return
+        statement = (
+            select(Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end)
+            .where(_among(Insurance.person_id, self._postgres))
+            .order_by(Insurance.begin)
+        )
+        for pid, oid, begin, end in self._lookup(statement, sorted({p for p, _ in pairs})):
+            self._spans.setdefault((pid, oid), []).append((begin, end))
 
     def _load_annual(self, pairs: set[tuple[int, int]]) -> None:
         if self.year is None:
             return
         self._annual.update(dict.fromkeys(pairs, False))
-        person_ids = sorted({p for p, _ in pairs})
-        for chunk in _chunks(person_ids):
-            rows = self.session.execute(
-                select(Report.person_id, Report.billing_office_id).where(
-                    *self._annual_filter(), Report.person_id.in_(_KEYS)
-                ),
-                {"keys": list(chunk)},
-            )
-            self._annual.update(((pid, oid), True) for pid, oid in rows if pid is not None)
+        if not pairs:
+            return
+        statement = select(Report.person_id, Report.billing_office_id).where(
+            *self._annual_filter(), _among(Report.person_id, self._postgres)
+        )
+        rows = self._lookup(statement, sorted({p for p, _ in pairs}))
+        self._annual.update(((pid, oid), True) for pid, oid in rows if pid is not None)
 
     def _annual_filter(self) -> list[ColumnElement[bool]]:
         return [
@@ -792,14 +795,21 @@ _HANDLERS = {
 }
 
 
-# The values of a batch lookup are passed at execution: a statement built with the values in it
-# would be kept, values and all, by SQLAlchemy's statement cache.
-_KEYS: BindParameter[Any] = bindparam("keys", expanding=True)
+def _among(column: Any, postgres: bool) -> ColumnElement[bool]:
+    """``column`` is one of the keys of a batch lookup, all bound as one parameter ``keys``.
 
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
+    PostgreSQL: ``= ANY(:keys)`` with an array. SQLite: ``IN (SELECT value FROM
+    json_each(:keys))`` with a JSON array (SQLite has no array parameters); the planner searches
+    the column's index for each key, as with a list of placeholders. The values are never part
+    of the statement, so SQLAlchemy's statement cache does not keep them.
+    """
+    condition: ColumnElement[bool]
+    if postgres:
+        condition = column == any_(bindparam("keys", type_=ARRAY(column.type)))
+    else:
+        values = func.json_each(bindparam("keys", type_=String())).table_valued("value")
+        condition = column.in_(select(values.c.value))
+    return condition
 
 
 def _t(model: type[Any]) -> Any:
