@@ -31,9 +31,11 @@ from ingest.samples.builder import FileBuilder, Node, period_node
 from ingest.settings import Settings, load_settings
 from ingest.storing.models import BillingOffice, Delivery, Insurance, Person
 from ingest.storing.registry import add_member
+from ingest.storing.state import _month_gap
 from ingest.validating.checker import FileCheck, FileOutcome
 from ingest.validating.findings import Finding, load_catalogue
 from ingest.validating.identifiers import make_versicherungsnummer, versicherungsnummer_valid
+from ingest.validating.records import PeriodData
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 CATALOGUE = load_catalogue()
@@ -1015,3 +1017,43 @@ def test_valid_histories_are_committed(service, deliver, fund, data) -> None:
 def _statement(draw: Draw, insured_count: int) -> dict[str, Decimal]:
     spec = draw(monatsabrechnungen())
     return {**spec.statement, "insured": Decimal(insured_count)}
+
+
+# -- the month gap of a Jahresmeldung (ZVVA090) ---------------------------------------------------
+def _gap_by_definition(
+    periods: list[PeriodData], spans: list[tuple[date, date | None]]
+) -> str | None:
+    """The definition, month by month: every month between the first and the last period's
+    month that no period touches, in calendar order; the first that a relationship covers."""
+    months = {
+        (day.year, day.month)
+        for p in periods
+        for day in (p.begin + timedelta(days=n) for n in range((p.end - p.begin).days + 1))
+    }
+    if not months:
+        return None
+    first, last = min(months), max(months)
+    year, month = first
+    while (year, month) < last:
+        if (year, month) not in months:
+            day = date(year, month, 1)
+            if any(b <= day and (e is None or day <= e) for b, e in spans):
+                return f"{day:%m/%Y} ohne Abschnitt"
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return None
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_month_gap_agrees_with_its_definition(data) -> None:
+    day = st.dates(date(2024, 1, 1), date(2026, 12, 31))
+    periods = []
+    for position in range(1, data.draw(st.integers(1, 5)) + 1):
+        begin = data.draw(day)
+        end = data.draw(st.dates(begin, min(begin + timedelta(days=200), date(2026, 12, 31))))
+        periods.append(PeriodData(position, begin, end, "011001", CENT, CENT, None))
+    spans = []
+    for _ in range(data.draw(st.integers(0, 3))):
+        begin = data.draw(day)
+        spans.append((begin, data.draw(st.none() | st.dates(begin, date(2027, 12, 31)))))
+    assert _month_gap(tuple(periods), spans) == _gap_by_definition(periods, spans)

@@ -630,19 +630,25 @@ def _month_index(day: date) -> int:
 
 
 def _month_gap(periods: tuple[PeriodData, ...], relationships: list[Span]) -> str | None:
-    """A whole calendar month between the first and last period that no period touches."""
-    if not periods:
+    """A whole calendar month between the first and last period that no period touches.
+
+    The first such month, in calendar order, that a relationship covers. The periods' months
+    are walked as sorted ranges, so only the months between them are looked at (usually none).
+    """
+    ranges = sorted(
+        (first, last)
+        for first, last in ((_month_index(p.begin), _month_index(p.end)) for p in periods)
+        if first <= last
+    )
+    if not ranges:
         return None
-    covered: set[int] = set()
-    for p in periods:
-        covered.update(range(_month_index(p.begin), _month_index(p.end) + 1))
-    start, stop = min(covered), max(covered)
-    for index in range(start + 1, stop):
-        if index in covered:
-            continue
-        month_first = date(index // 12, index % 12 + 1, 1)
-        if _covering(relationships, month_first):
-            return f"{month_first.strftime('%m/%Y')} ohne Abschnitt"
+    reach = ranges[0][1]
+    for first, last in ranges[1:]:
+        for index in range(reach + 1, first):  # not touched by any period so far or later
+            month_first = date(index // 12, index % 12 + 1, 1)
+            if _covering(relationships, month_first):
+                return f"{month_first.strftime('%m/%Y')} ohne Abschnitt"
+        reach = max(reach, last)
     return None
 
 
