@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, create_engine, select
 
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
@@ -86,6 +86,18 @@ def wait_until_serving(log: Path, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.05)
 
 
+def wait_until_checking(engine: Engine, timeout: float) -> bool:
+    """Until a delivery is being checked (its state is committed before the pass begins)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            state = select(Delivery.id).where(Delivery.state == DeliveryState.CHECKING.value)
+            if connection.execute(state.limit(1)).first() is not None:
+                return True
+        time.sleep(0.005)
+    return False
+
+
 def ledger(settings: Settings) -> list[Delivery]:
     service = Service.open(settings)
     with service.sessions() as session:
@@ -125,8 +137,13 @@ def protocols_per_delivery(settings: Settings, sender: str = SENDER) -> Counter[
 def test_sigkill_at_random_moments_loses_and_doubles_nothing(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """30+ SIGKILLs of `zvk serve` while it works: one protocol each, reports exactly once."""
+    """30+ SIGKILLs of `zvk serve` while it works: one protocol each, reports exactly once.
+
+    Most kills come after a random pause; every third comes as soon as a file is being
+    checked, so that some land in the middle of a file however fast the machine is.
+    """
     rng = random.Random(20261128)
+    engine = create_engine(settings.database_url)
     source = tmp_path / "quelle"
     source.mkdir()
     expected = make_files(source, 40, rng)
@@ -140,12 +157,16 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(
         for _ in range(rng.choice([0, 1, 1, 2, 3])):
             if pending:
                 drop(pending.pop(0), inbox)
-        time.sleep(rng.uniform(0.05, 2.0))
+        if kills % 3 == 2:
+            wait_until_checking(engine, timeout=5)
+        else:
+            time.sleep(rng.uniform(0.05, 2.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         kills += 1
         stages.update({r.state for r in ledger(settings)} - {DeliveryState.ANSWERED.value})
         stages.update(["spool"] if list(settings.spool.glob("*.json")) else [])
+    engine.dispose()
     process = start(home, "serve")
     try:
         rows = wait_until_answered(settings, len(expected), timeout=240)
