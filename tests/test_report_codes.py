@@ -22,7 +22,11 @@ from code_helpers import (
 from conftest import codes
 
 from ingest.samples.builder import FileBuilder, PersonSeed, make_rvnr
-from ingest.validating.identifiers import make_versicherungsnummer, rvnr_check_digit
+from ingest.validating.identifiers import (
+    luhn_check_digit,
+    make_versicherungsnummer,
+    rvnr_check_digit,
+)
 
 RVNR_CODES = {"ZVME082", "ZVME084", "ZVME086", "ZVME088", "ZVME089", "ZVME090"}
 PUBLISHED_VALID = ["65170839J003", "15070649C103", "12150485M004", "65170590A003", "38010175Z998"]
@@ -111,6 +115,26 @@ def test_product_check_digit_agrees_with_the_independent_one() -> None:
             digits = "".join(rng.choice(string.digits) for _ in range(10))
             first = f"{digits[:8]}{letter}{digits[8:]}"
             assert str(rvnr_check_digit(first)) == check_digit(first), first
+
+
+def test_luhn_check_digit_agrees_with_the_textbook_loop() -> None:
+    """The fund's Versicherungsnummer: the product's Luhn digit against a plain loop."""
+
+    def textbook(payload: str) -> int:
+        total = 0
+        for position, char in enumerate(reversed(payload)):
+            value = int(char) * (2 if position % 2 == 0 else 1)
+            total += value - 9 if value > 9 else value
+        return (10 - total % 10) % 10
+
+    rng = random.Random(11)
+    samples = ["0", "9", "000000000", "999999999", "100000001", "79927398713"[:-1]]
+    samples += [
+        "".join(rng.choice(string.digits) for _ in range(rng.randint(1, 12))) for _ in range(20_000)
+    ]
+    for payload in samples:
+        assert luhn_check_digit(payload) == textbook(payload), payload
+    assert luhn_check_digit("7992739871") == 3  # the published Luhn example 79927398713
 
 
 # -- ZVDA010: schema of one report --------------------------------------------------------------
