@@ -173,6 +173,8 @@ class StoredState:
         return self.session.connection().execute(statement, {"keys": keys})
 
     def _load_used(self, ids: list[str]) -> None:
+        if not ids:
+            return
         self._used.update(dict.fromkeys(ids, False))
         statement = select(Report.meldungs_id).where(
             Report.sender_number == self.sender_number,
@@ -814,7 +816,9 @@ def _among(column: Any, postgres: bool) -> ColumnElement[bool]:
     """
     condition: ColumnElement[bool]
     if postgres:
-        condition = column == any_(bindparam("keys", type_=ARRAY(column.type)))
+        # an array of unbounded text: a cast to the column's VARCHAR(n)[] would cut longer keys
+        element = String() if isinstance(column.type, String) else column.type
+        condition = column == any_(bindparam("keys", type_=ARRAY(element)))
     else:
         values = func.json_each(bindparam("keys", type_=String())).table_valued("value")
         condition = column.in_(select(values.c.value))
