@@ -192,6 +192,19 @@ def test_init_twice_changes_nothing(home: Path) -> None:
     assert (home / "keys" / "ssh_host_ecdsa_key").read_bytes() == key
 
 
+def test_ingest_of_a_symbolic_link_is_refused_in_one_line(home: Path, tmp_path: Path) -> None:
+    """An operator's symbolic link is not followed: exit status 2, a message, no traceback."""
+    target = tmp_path / "echt.xml"
+    target.write_bytes(b"<Meldedatei/>")
+    link = tmp_path / "verweis.xml"
+    link.symlink_to(target)
+    done = zvk(home, "ingest", "--sender", "66667777", str(link))
+    assert done.returncode == 2, done.stderr
+    assert "not a regular file" in done.stderr and "verweis.xml" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert zvk(home, "deliveries", "list").stdout.count("verweis.xml") == 0
+
+
 def test_ingest_without_sender_cannot_read_absender(home: Path, tmp_path: Path) -> None:
     """A file whose Absender cannot be read needs --sender; with it, it is answered."""
     path = tmp_path / "muell.xml"

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.answering.outbox import write_atomically
+from ingest.errors import UsageError
 from ingest.settings import Settings
 
 _CHUNK = 1024 * 1024
@@ -50,8 +51,12 @@ class Archived:
     size: int
 
 
-class NotARegularFile(Exception):
+class NotARegularFile(UsageError):
     """The inbox entry is a symlink, FIFO, device or folder: it is left alone and reported."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path}: not a regular file (a symbolic link, folder or device)")
+        self.path = path
 
 
 def new_delivery_id(now: datetime) -> str:
