@@ -10,6 +10,7 @@ import importlib.util
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +23,7 @@ from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
 from ingest.progress import ProgressWriter, clear_progress, read_progress
 from ingest.samples.builder import FileBuilder, PersonSeed
+from ingest.storing import bulk
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
 from ingest.storing.state import StoredState
 from ingest.validating import checker
@@ -86,6 +88,40 @@ def test_later_reports_see_earlier_ones_across_batches(service: Service, deliver
     assert count(service, Report.cancelled.is_(True)) == 1
 
 
+def test_annual_reports_see_earlier_batches(service: Service, deliver: Deliver) -> None:
+    """What a batch applied is known to the next ones: a second Jahresmeldung, an RVNR that a
+    Jahresmeldung of an earlier batch brought, a used MeldungsId."""
+    b = FileBuilder(file_number=1)
+    for n in range(1, 12):
+        b.anmeldung(n, date(2026, 1, 1))
+    b.anmeldung(12, date(2026, 1, 1), with_rvnr=False)  # known by its Versicherungsnummer only
+    registered = deliver(b)
+    assert registered.result == "fehlerfrei"
+    number_12 = registered.assignments[-1].versicherungsnummer
+    b = FileBuilder(file_number=2, kind="Jahresmeldung", period="2026")
+    for n in range(1, 11):  # Satz 1-10: batch 1 (Satz 1-7) and 2 (Satz 8-14)
+        b.jahresmeldung(n, meldungs_id=f"J{n}")
+    b.jahresmeldung(3, meldungs_id="J3b")  # Satz 11: ZVME135, person 3's came in batch 1
+    b.jahresmeldung(12, meldungs_id="J12").set("Person/Versicherungsnummer", number_12)
+    b.jahresmeldung(11, meldungs_id="J11")  # Satz 13
+    b.jahresmeldung(11, meldungs_id="J11b")  # Satz 14: ZVME135 within the batch
+    b.jahresmeldung(12, meldungs_id="J12b")  # Satz 15, batch 3: by the RVNR Satz 12 brought
+    b.jahresmeldung(4, meldungs_id="J2")  # Satz 16: ZVME061, the id of Satz 2
+    verdict = deliver(b)
+    assert [(f.code, f.satz) for f in verdict.findings] == [
+        ("ZVME135", 11),
+        ("ZVME135", 14),
+        ("ZVME135", 15),
+        ("ZVME061", 16),
+    ]
+    assert (verdict.total, verdict.accepted) == (16, 12)
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 12
+        rvnr_12 = session.scalar(select(Person.rvnr).where(Person.versicherungsnummer == number_12))
+    assert rvnr_12 == PersonSeed(12).rvnr
+    assert count(service, Report.kind == "Jahresmeldung") == 12
+
+
 def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: Deliver) -> None:
     """A wrong trailer rejects the file after many batches were written: all rolled back."""
     b = FileBuilder(file_number=1)
@@ -100,6 +136,42 @@ def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: 
         assert session.scalar(select(func.count()).select_from(Person)) == 0
         d = session.scalar(select(Delivery).where(Delivery.delivery_id == verdict.delivery_id))
         assert d is not None and d.progress == 24
+
+
+def test_a_failed_batch_write_rejects_the_file_and_leaves_the_database_usable(
+    service: Service, deliver: Deliver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writing a batch fails (``COPY`` on PostgreSQL, ``executemany`` on SQLite): the file gets
+    ZVSY999, nothing of it stays, and the next file goes through on a clean connection."""
+    calls = {"n": 0}
+    real_copy, real_executemany = bulk._copy, bulk._executemany
+
+    def failing(real: Callable[..., None]) -> Callable[..., None]:
+        def wrapper(*args: object) -> None:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("disk full while writing a batch")
+            real(*args)
+
+        return wrapper
+
+    monkeypatch.setattr(bulk, "_copy", failing(real_copy))
+    monkeypatch.setattr(bulk, "_executemany", failing(real_executemany))
+    b = FileBuilder(file_number=1)
+    for n in range(1, 30):
+        b.anmeldung(n)
+    verdict = deliver(b)
+    assert calls["n"] >= 2
+    assert verdict.result == "abgewiesen"
+    assert codes(verdict) == ["ZVSY999"]
+    assert count(service) == 0
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Person)) == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(checker, "BATCH", 7)
+    again = deliver(b)
+    assert (again.result, again.accepted) == ("fehlerfrei", 29)
+    assert count(service) == 29
 
 
 def test_statement_cache_keeps_no_batch_values(service: Service, deliver: Deliver) -> None:
@@ -240,7 +312,9 @@ def test_planner_statistics_are_renewed_as_the_tables_grow(
     # batch 1: 0 reports; then whenever 1,000 rows (ANALYZE_MIN_ROWS) were written: never here
     assert seen == [
         "SET LOCAL random_page_cost = 1.1",
-        "ANALYZE persons, reports, periods, insurances",
+        "ANALYZE persons (versicherungsnummer, rvnr), reports (sender_number, meldungs_id, "
+        "person_id, billing_office_id, kind, year, cancelled), periods (report_id), "
+        "insurances (person_id, billing_office_id, opened_by)",
     ]
     with service.sessions() as session:
         state = StoredState(session, service.catalogue, None, SENDER, 0, None)

@@ -175,7 +175,8 @@ class Report(Base):
 
     __tablename__ = "reports"
     __table_args__ = (
-        UniqueConstraint("sender_number", "meldungs_id"),
+        # MeldungsId first: the index also finds a Storno's Bezug, which names no sender
+        UniqueConstraint("meldungs_id", "sender_number"),
         Index("ix_reports_office_kind", "billing_office_id", "kind"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
