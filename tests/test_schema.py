@@ -3,18 +3,21 @@ an index to go through, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
 
 import ingest.reconciling.models  # noqa: F401  (registers the reconciliation tables)
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.storing import credentials  # noqa: F401  (registers the SFTP tables)
-from ingest.storing.db import alembic_config
+from ingest.storing.db import SCHEMA_HEADS, alembic_config
 from ingest.storing.models import Base, Insurance, Period, Report
 from tests.conftest import Deliver
 
@@ -30,6 +33,11 @@ def test_migrations_build_the_schema_of_the_models(service: Service) -> None:
     with engine_of(service).connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_code_expects_the_newest_migration(service: Service) -> None:
+    config = alembic_config(engine_of(service))
+    assert set(ScriptDirectory.from_config(config).get_heads()) == SCHEMA_HEADS
 
 
 def plan(engine: Engine, statement: str, **params: object) -> str:
@@ -99,6 +107,16 @@ def test_the_migration_to_0004_keeps_every_row(service: Service, deliver: Delive
     assert before == (10, 5, 5)
     command.downgrade(config, "0003")  # leaves both heads before it: 0002 and 0003
     assert unique_constraints() == {("sender_number", "meldungs_id")}
+    home = str(service.settings.home)
+    refused = subprocess.run(
+        [sys.executable, "-m", "ingest", "--home", home, "deliveries", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "run `zvk init` to migrate" in refused.stderr and "0002, 0003" in refused.stderr
     command.upgrade(config, "heads")
     assert unique_constraints() == {("meldungs_id", "sender_number")}
     assert counts() == before

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest migration, which the code expects the database to be at (a test holds it to the
+# migration scripts; reading those at every start would cost more than the one query).
+SCHEMA_HEADS = frozenset({"0004"})
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -97,6 +100,13 @@ def require_schema(engine: Engine) -> None:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
     if "deliveries" not in tables:
         raise ConfigurationError("the database has no schema yet: run `zvk init` first")
+    with engine.connect() as connection:
+        found = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    if found != SCHEMA_HEADS:
+        raise ConfigurationError(
+            f"the database schema is at revision {', '.join(sorted(found)) or 'none'}, this "
+            f"version of zvk needs {', '.join(sorted(SCHEMA_HEADS))}: run `zvk init` to migrate"
+        )
 
 
 @contextmanager
