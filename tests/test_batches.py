@@ -23,6 +23,7 @@ from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
 from ingest.progress import ProgressWriter, clear_progress, read_progress
 from ingest.samples.builder import FileBuilder, PersonSeed
+from ingest.settings import Settings
 from ingest.storing import bulk
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
 from ingest.storing.state import StoredState
@@ -120,6 +121,30 @@ def test_annual_reports_see_earlier_batches(service: Service, deliver: Deliver) 
         rvnr_12 = session.scalar(select(Person.rvnr).where(Person.versicherungsnummer == number_12))
     assert rvnr_12 == PersonSeed(12).rvnr
     assert count(service, Report.kind == "Jahresmeldung") == 12
+
+
+def test_zvk_check_finds_repeated_meldungs_ids_across_batches(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """Without a database the file's own accepted reports are remembered (in a temporary
+    SQLite file, not in memory): a repeat within a batch and across batches is ZVME061; the id
+    of a rejected report may come again."""
+    b = FileBuilder(file_number=1)
+    for n in range(1, 11):
+        b.anmeldung(n, meldungs_id=f"A{n}")
+    b.anmeldung(11, meldungs_id="A3")  # Satz 11, batch 2: report 3 was in batch 1
+    wrong = PersonSeed(12).rvnr[:-1] + str((int(PersonSeed(12).rvnr[-1]) + 1) % 10)
+    b.anmeldung(12, meldungs_id="A12").set("Person/RVNR", wrong)  # rejected: check digit
+    b.anmeldung(13, meldungs_id="A12")  # Satz 13: accepted, Satz 12 was rejected
+    b.anmeldung(14, meldungs_id="A14")  # Satz 14, batch 2
+    b.anmeldung(15, meldungs_id="A14")  # Satz 15, batch 3
+    b.anmeldung(16, meldungs_id="A16")
+    b.anmeldung(17, meldungs_id="A16")  # Satz 17, same batch
+    path = b.write(tmp_path / "doppelt.xml")
+    outcome = checker.FileCheck.without_database(path, settings).run()
+    assert [f.satz for f in outcome.findings if f.code == "ZVME061"] == [11, 15, 17]
+    assert [(f.code, f.satz) for f in outcome.findings if f.code != "ZVME061"] == [("ZVME088", 12)]
+    assert (outcome.total, outcome.accepted) == (17, 13)
 
 
 def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: Deliver) -> None:

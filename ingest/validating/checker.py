@@ -31,6 +31,7 @@ from ingest.validating.reader import FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.schema import validate_element
+from ingest.validating.seen import SeenIds
 
 BATCH = 1000  # reports checked against stored state and written together
 GC_THRESHOLD = 100_000  # allocations between two young-generation collections during a pass
@@ -142,7 +143,7 @@ class FileCheck:
     booking_keys: BookingKeys
     hooks: StateHooks | None = None
     progress: Progress | None = None
-    _ids_in_file: set[str] = field(default_factory=set)
+    _seen: SeenIds | None = None  # without a database: the MeldungsIds of accepted reports
     _check_context: CheckContext | None = None
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
@@ -178,9 +179,14 @@ class FileCheck:
             return out
         threshold = self.settings.intake.parallel_min_bytes
         split = self.hooks is not None and threshold is not None and self.size >= threshold
-        with relaxed_gc():
-            for event in self._reading_elsewhere() if split else self.read():
-                self._consume(event, out)
+        try:
+            with relaxed_gc():
+                for event in self._reading_elsewhere() if split else self.read():
+                    self._consume(event, out)
+        finally:
+            if self._seen is not None:
+                self._seen.close()
+                self._seen = None
         if self.hooks is not None:
             self.hooks.finish()
         return out
@@ -218,7 +224,7 @@ class FileCheck:
         context = multiprocessing.get_context("forkserver")
         receiving, sending = context.Pipe(duplex=False)
         _widen(receiving)
-        reader = replace(self, hooks=None, progress=None, _ids_in_file=set())
+        reader = replace(self, hooks=None, progress=None, _seen=None)
         child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
         child.start()
         sending.close()
@@ -328,18 +334,37 @@ class FileCheck:
         stateful = self.hooks is not None and out.header is not None
         if stateful and self.hooks is not None:
             self.hooks.prefetch([c.report for c in batch if c.report is not None])
+        # Without a database, the file's own earlier reports are asked once per batch.
+        seen = None
+        earlier: set[str] = set()
+        added: list[str] = []
+        if self.hooks is None:
+            seen = self._seen = self._seen or SeenIds()
+            earlier = seen.earlier([c.report.meldungs_id for c in batch if c.report is not None])
         for checked in batch:
-            if checked.report is not None:
-                self._report(checked.report, checked.findings, out, stateful)
-            else:
+            if checked.report is None:
                 out.findings.extend(checked.findings)
+                continue
+            accepted = self._report(checked.report, checked.findings, out, stateful, earlier)
+            if accepted and seen is not None:
+                earlier.add(checked.report.meldungs_id)
+                added.append(checked.report.meldungs_id)
+        if seen is not None and added:
+            seen.add(added)
 
     def _report(
-        self, report: ReportData, findings: list[Finding], out: FileOutcome, stateful: bool
-    ) -> None:
+        self,
+        report: ReportData,
+        findings: list[Finding],
+        out: FileOutcome,
+        stateful: bool,
+        earlier: set[str],
+    ) -> bool:
+        """Check one report; ``earlier``: the MeldungsIds of the file's accepted reports so far
+        (without a database). True when it is accepted."""
         if stateful and self.hooks is not None:
             findings.extend(self.hooks.report(report, findings))
-        elif report.meldungs_id in self._ids_in_file:
+        elif report.meldungs_id in earlier:
             findings.append(
                 self.catalogue.finding(
                     "ZVME061",
@@ -351,10 +376,10 @@ class FileCheck:
                 )
             )
         out.findings.extend(findings)
-        if not any(f.rejects for f in findings):
-            out.accepted += 1
-            if self.hooks is None:
-                self._ids_in_file.add(report.meldungs_id)
+        if any(f.rejects for f in findings):
+            return False
+        out.accepted += 1
+        return True
 
     def _trailer(self, item: Item, count: int) -> list[Finding]:
         errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
