@@ -47,7 +47,9 @@ def initialise(settings: Settings) -> list[str]:
     if not config.exists():
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
         made.append("zvk.toml")
-    migrate(make_engine(settings))
+    migrated = migrate(make_engine(settings))
+    if migrated is not None:
+        made.append(migrated)
     made.extend(ensure_host_keys(settings.keys))
     return made
 

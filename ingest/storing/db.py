@@ -73,14 +73,30 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (nothing happens when it is current)."""
+def migrate(engine: Engine) -> str | None:
+    """Bring the schema to the newest migration (nothing happens when it is current).
+
+    Returns what changed, e.g. ``"database schema 0002, 0003 -> 0004"``, or ``None``.
+    """
     from alembic import command
 
     try:
+        before = schema_revisions(engine)
         command.upgrade(alembic_config(engine), "heads")
+        after = schema_revisions(engine)
     except OperationalError as exc:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
+    if before == after:
+        return None
+    return f"database schema {', '.join(sorted(before)) or 'new'} -> {', '.join(sorted(after))}"
+
+
+def schema_revisions(engine: Engine) -> set[str]:
+    """The migrations the database is at (empty before the first)."""
+    if "alembic_version" not in inspect(engine).get_table_names():
+        return set()
+    with engine.connect() as connection:
+        return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
 
 
 def open_database(settings: Settings, *, writer: bool = False) -> Engine:
@@ -100,8 +116,7 @@ def require_schema(engine: Engine) -> None:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
     if "deliveries" not in tables:
         raise ConfigurationError("the database has no schema yet: run `zvk init` first")
-    with engine.connect() as connection:
-        found = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    found = schema_revisions(engine)
     if found != SCHEMA_HEADS:
         raise ConfigurationError(
             f"the database schema is at revision {', '.join(sorted(found)) or 'none'}, this "
