@@ -32,25 +32,26 @@ CONFIG_TEMPLATE = """\
 
 
 def initialise(settings: Settings) -> list[str]:
-    """Create what is missing (folders, configuration, schema, host keys); return what was made."""
+    """Create what is missing (folders, configuration, schema, host keys); say what was done,
+    a line each."""
     made: list[str] = []
     home = settings.home
     if not home.exists():
-        made.append(str(home))
+        made.append(f"created {home}")
     home.mkdir(parents=True, exist_ok=True)
     for name in FOLDERS:
         folder = home / name
         if not folder.exists():
             folder.mkdir(parents=True)
-            made.append(name + "/")
+            made.append(f"created {name}/")
     config = home / "zvk.toml"
     if not config.exists():
         config.write_text(CONFIG_TEMPLATE, encoding="utf-8")
-        made.append("zvk.toml")
+        made.append("created zvk.toml")
     migrated = migrate(make_engine(settings))
     if migrated is not None:
         made.append(migrated)
-    made.extend(ensure_host_keys(settings.keys))
+    made.extend(f"created {key}" for key in ensure_host_keys(settings.keys))
     return made
 
 

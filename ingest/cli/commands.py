@@ -41,7 +41,7 @@ def init(ctx: typer.Context) -> None:
     settings = settings_of(ctx)
     made = initialise(settings)
     for item in made:
-        typer.echo(item if item.startswith("database schema") else f"created {item}")
+        typer.echo(item)
     typer.echo(f"home {settings.home} is ready" + ("" if made else " (nothing to do)"))
 
 
