@@ -91,9 +91,12 @@ def migrate(engine: Engine) -> str | None:
     return f"database schema {', '.join(sorted(before)) or 'new'} -> {', '.join(sorted(after))}"
 
 
-def schema_revisions(engine: Engine) -> set[str]:
-    """The migrations the database is at (empty before the first)."""
-    if "alembic_version" not in inspect(engine).get_table_names():
+def schema_revisions(engine: Engine, tables: set[str] | None = None) -> set[str]:
+    """The migrations the database is at (empty before the first); ``tables``: its tables,
+    when the caller has already listed them."""
+    if tables is None:
+        tables = set(inspect(engine).get_table_names())
+    if "alembic_version" not in tables:
         return set()
     with engine.connect() as connection:
         return set(connection.scalars(text("SELECT version_num FROM alembic_version")))
@@ -116,7 +119,7 @@ def require_schema(engine: Engine) -> None:
         raise ConfigurationError(f"database not reachable: {exc.orig}") from None
     if "deliveries" not in tables:
         raise ConfigurationError("the database has no schema yet: run `zvk init` first")
-    found = schema_revisions(engine)
+    found = schema_revisions(engine, tables)
     if found != SCHEMA_HEADS:
         raise ConfigurationError(
             f"the database schema is at revision {', '.join(sorted(found)) or 'none'}, this "
