@@ -12,20 +12,21 @@ import subprocess
 import sys
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from rich.console import Console
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
 from ingest.progress import ProgressWriter, clear_progress, read_progress
-from ingest.samples.builder import FileBuilder, PersonSeed
+from ingest.samples.builder import FileBuilder, Node, PersonSeed, period_node
 from ingest.settings import Settings
 from ingest.storing import bulk
-from ingest.storing.models import Delivery, DeliveryState, Insurance, Person, Report
+from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
 from ingest.storing.state import StoredState
 from ingest.validating import checker
 from tests.conftest import SENDER, Deliver, codes
@@ -145,6 +146,73 @@ def test_zvk_check_finds_repeated_meldungs_ids_across_batches(
     assert [f.satz for f in outcome.findings if f.code == "ZVME061"] == [11, 15, 17]
     assert [(f.code, f.satz) for f in outcome.findings if f.code != "ZVME061"] == [("ZVME088", 12)]
     assert (outcome.total, outcome.accepted) == (17, 13)
+
+
+def test_bulk_rows_are_stored_as_the_orm_stores_them(service: Service, deliver: Deliver) -> None:
+    """The batches bind plain values (ISO text, decimal text, 0 and 1) where the ORM binds
+    dates, decimals and booleans: what is stored, and on SQLite its storage class, is the same.
+
+    An Abmeldung is written through the ORM, a Jahresmeldung in a batch, with the same periods.
+    """
+
+    def periods() -> list[Node]:
+        return [
+            period_node(date(2026, 1, 1), date(2026, 3, 31), pay="1166.40"),
+            period_node(date(2026, 1, 1), date(2026, 3, 31), "012001", pay="24000.00"),
+        ]
+
+    b = FileBuilder(file_number=1)
+    b.anmeldung(1, date(2026, 1, 1))
+    b.anmeldung(2, date(2026, 1, 1))
+    assert deliver(b).result == "fehlerfrei"
+    b = FileBuilder(file_number=2, period="2026-03")
+    b.abmeldung(2, date(2026, 3, 31), periods=periods(), meldungs_id="AB2")
+    assert deliver(b).result == "fehlerfrei"
+    b = FileBuilder(file_number=3, kind="Jahresmeldung", period="2026")
+    b.jahresmeldung(1, periods(), meldungs_id="J1")
+    assert deliver(b).result == "fehlerfrei"
+
+    columns = ("begin", "end", "booking_key", "pay", "amount", "children")
+    with service.sessions() as session:
+        ids = {m: i for m, i in session.execute(select(Report.meldungs_id, Report.id))}
+        stored = {
+            key: session.execute(
+                select(*(getattr(Period, c) for c in columns))
+                .where(Period.report_id == ids[key])
+                .order_by(Period.position)
+            ).all()
+            for key in ("AB2", "J1")
+        }
+        assert stored["J1"] == stored["AB2"]
+        assert stored["J1"][0].pay == Decimal("1166.40")
+        flags = session.execute(select(Report.cancelled, Report.assigned).order_by(Report.id))
+        new_person, no_new_person = (False, True), (False, False)  # (cancelled, assigned)
+        expected = [new_person, new_person, no_new_person, no_new_person]  # A1, A2, AB2, J1
+        assert [tuple(f) for f in flags] == expected
+        assert {type(b) for b in session.scalars(select(Insurance.begin))} == {date}
+        if session.get_bind().dialect.name != "sqlite":
+            return
+        # the storage classes, which the ORM decides for its rows
+        classes = ", ".join(f'typeof("{c}"), "{c}"' for c in columns)
+        raw = {
+            key: session.execute(
+                text(f"SELECT {classes} FROM periods WHERE report_id = :r ORDER BY position"),  # noqa: S608
+                {"r": ids[key]},
+            ).all()
+            for key in ("AB2", "J1")
+        }
+        assert raw["J1"] == raw["AB2"]
+        assert [row[6:8] for row in raw["J1"]] == [("real", 1166.4), ("integer", 24000)]
+        per_report = session.execute(
+            text(
+                'SELECT meldungs_id, typeof(cancelled), typeof(assigned), typeof("begin") '
+                "FROM reports ORDER BY id"
+            )
+        ).all()
+        kinds = {row[1:3] for row in per_report}
+        assert kinds == {("integer", "integer")}
+        births = session.execute(text("SELECT DISTINCT typeof(birth_date) FROM persons")).all()
+        assert births == [("text",)]
 
 
 def test_a_rejected_file_leaves_nothing_of_any_batch(service: Service, deliver: Deliver) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, String, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from ingest.storing.bulk import IdAllocator, Pending
+from ingest.storing.bulk import IdAllocator, Pending, day
 from ingest.storing.models import (
     Authorisation,
     BillingOffice,
@@ -353,7 +353,7 @@ class StoredState:
                 data.family_name,
                 data.first_name,
                 data.birth_name,
-                data.birth_date,
+                data.birth_date.isoformat(),
                 data.gender,
             )
         )
@@ -390,18 +390,27 @@ class StoredState:
                 person.id,
                 report.person.rvnr if report.person else None,
                 person.versicherungsnummer,
-                report.begin,
-                report.end,
+                day(report.begin),
+                day(report.end),
                 report.reason,
                 year,
                 None,
                 report.reference,
-                False,
-                assigned,
+                0,  # cancelled
+                1 if assigned else 0,
             )
         )
         self._pending.periods.extend(
-            (rid, p.position, p.begin, p.end, p.booking_key, p.pay, p.amount, p.children)
+            (
+                rid,
+                p.position,
+                p.begin.isoformat(),
+                p.end.isoformat(),
+                p.booking_key,
+                str(p.pay),
+                str(p.amount),
+                p.children,
+            )
             for p in report.periods
         )
         self._used[report.meldungs_id] = True
@@ -546,7 +555,7 @@ def _anmeldung(
     elif person.rvnr is None and report.person.rvnr is not None:
         state._set_rvnr(person, report.person.rvnr)
     report_id = state._add_report(report, office, person, assigned=assignment is not None)
-    state._pending.insurances.append((person.id, office.id, report.begin, None, report_id))
+    state._pending.insurances.append((person.id, office.id, day(report.begin), None, report_id))
     spans = state._spans_of(person.id, office.id)
     spans.append((report.begin, None))
     spans.sort(key=lambda span: span[0])
