@@ -21,29 +21,15 @@ from ingest.validating.records import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 _P = f"{{{NS}}}"
-# The element names of a report file, by their namespaced tag (saves string work per element).
-_LOCAL_NAMES = {
-    f"{_P}{name}": name
-    for name in (
-        *("MeldungsId", "Mitgliedsnummer", "Abrechnungsstelle", "Person", "Beginn", "Ende"),
-        *("Abmeldegrund", "Abschnitt", "Bezug", "Monat", "AnzahlVersicherte", "Entgelt"),
-        *("Umlage", "Zusatzbeitrag", "Sanierungsgeld", "Gesamtbetrag", "Versicherungsnummer"),
-        *("RVNR", "Familienname", "Vorname", "Geburtsname", "Geburtsdatum", "Geschlecht"),
-        *("Personalnummer", "Buchungsschluessel", "Betrag", "Kinderzahl"),
-    )
-}
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
     found: dict[str, etree._Element] = {}
-    local = _LOCAL_NAMES
     for child in element:
-        name = local.get(child.tag)
-        if name is None:
-            tag = child.tag
-            if not (isinstance(tag, str) and tag.startswith(_P)):
-                continue
-            name = tag[len(_P) :]
+        tag = child.tag
+        if not (isinstance(tag, str) and tag.startswith(_P)):
+            continue
+        name = tag[len(_P) :]
         if name not in found:
             found[name] = child
     return found
@@ -98,19 +84,9 @@ def trailer(element: etree._Element) -> Trailer:
     )
 
 
-_PERSON = f"{_P}Person"
-_ABSCHNITT = f"{_P}Abschnitt"
-
-
-def _raw(element: etree._Element) -> dict[str, str | None]:
-    """The text of each child element (the first of a name), by local name, unstripped."""
-    found: dict[str, str | None] = {}
-    local = _LOCAL_NAMES
-    for child in element:
-        name = local.get(child.tag)
-        if name is not None and name not in found:
-            found[name] = child.text
-    return found
+_VERSICHERUNGSNUMMER = f"{_P}Versicherungsnummer"
+_RVNR = f"{_P}RVNR"
+_GEBURTSNAME = f"{_P}Geburtsname"
 
 
 def _s(values: dict[str, str | None], name: str) -> str:
@@ -125,34 +101,79 @@ def _opt(values: dict[str, str | None], name: str) -> str | None:
     return None if text is None else text.strip()
 
 
+def _elements(element: etree._Element) -> list[etree._Element]:
+    """The element children, without comments and processing instructions."""
+    return list(element.iterchildren(etree.Element))
+
+
+# The reading below relies on the order of the XSD's sequences (a test reads them from the XSD):
+# a schema-valid element has its children in that order, so most of them are found by position
+# and no tag has to be built for them (building a tag string costs more than reading the text).
+PERSON_CHILDREN = (
+    *("Versicherungsnummer", "RVNR", "Familienname", "Vorname", "Geburtsname"),
+    *("Geburtsdatum", "Geschlecht", "Personalnummer"),
+)
+PERSON_OPTIONAL = frozenset({"Versicherungsnummer", "RVNR", "Geburtsname", "Personalnummer"})
+
+
 def _person(element: etree._Element) -> PersonData:
-    v = _raw(element)
-    number, rvnr, personnel = v.get("Versicherungsnummer"), v.get("RVNR"), v.get("Personalnummer")
+    """A `Person` of a schema-valid report.
+
+    Four of its elements are optional; a tag is read only where one of them may stand (at most
+    three tags, instead of one per child).
+    """
+    kids = _elements(element)
+    count = len(kids)
+    if count < 4:
+        raise ValueError("Person incomplete")
+    at = 0
+    number = rvnr = birth_name = personnel = None
+    tag = kids[0].tag
+    if tag == _VERSICHERUNGSNUMMER:
+        number = kids[0].text
+        at = 1
+        tag = kids[1].tag
+    if tag == _RVNR:
+        rvnr = kids[at].text
+        at += 1
+    if count < at + 4:
+        raise ValueError("Person incomplete")
+    family, first = kids[at].text, kids[at + 1].text
+    at += 2
+    if kids[at].tag == _GEBURTSNAME:
+        birth_name = kids[at].text or ""
+        at += 1
+    if count < at + 2:
+        raise ValueError("Person incomplete")
+    born, gender = kids[at].text, kids[at + 1].text
+    if count > at + 2:
+        personnel = kids[at + 2].text
+    if born is None or gender is None:
+        raise ValueError("Person incomplete")
     return PersonData(
         number.strip() if number is not None else None,
         rvnr.strip() if rvnr is not None else None,
-        v.get("Familienname") or "",
-        v.get("Vorname") or "",
-        (v["Geburtsname"] or "") if "Geburtsname" in v else None,
-        date.fromisoformat(_s(v, "Geburtsdatum")),
-        _s(v, "Geschlecht"),
+        family or "",
+        first or "",
+        birth_name,
+        date.fromisoformat(born.strip()),
+        gender.strip(),
         personnel.strip() if personnel is not None else None,
     )
 
 
-# The element children of a schema-valid `Abschnitt`, in the order of its type's sequence in the
-# XSD (`AbschnittTyp`); only the last is optional. A test reads the order from the XSD.
+# The element children of an `Abschnitt`, in the order of its type's sequence in the XSD
+# (`AbschnittTyp`); only the last is optional.
 ABSCHNITT_CHILDREN = ("Beginn", "Ende", "Buchungsschluessel", "Entgelt", "Betrag", "Kinderzahl")
 
 
 def _period(position: int, element: etree._Element) -> PeriodData:
     """An `Abschnitt` of a schema-valid report, its children read by position.
 
-    Comments and processing instructions are left out; the schema fixes the order of the
-    elements. Not building each child's tag to look it up makes this a third faster (2.6
-    instead of 3.8 µs), and a Jahresmeldung usually has two of them.
+    Not building each child's tag to look it up makes this a third faster (2.6 instead of
+    3.8 µs), and a Jahresmeldung usually has two of them.
     """
-    kids = list(element.iterchildren(etree.Element))
+    kids = _elements(element)
     if not 5 <= len(kids) <= 6:
         raise ValueError(f"Abschnitt {position} incomplete")
     begin, end, key, pay, amount = (kid.text for kid in kids[:5])
@@ -170,23 +191,44 @@ def _period(position: int, element: etree._Element) -> PeriodData:
     )
 
 
+# Every report begins with the group `MeldungKopf`; after it, each kind has a fixed sequence of
+# required elements, and `Abschnitt`, where a kind has it, comes last and repeats.
+MELDUNG_KOPF = ("MeldungsId", "Mitgliedsnummer", "Abrechnungsstelle")
+REPORT_CHILDREN: dict[str, tuple[str, ...]] = {
+    "Anmeldung": ("Person", "Beginn"),
+    "Abmeldung": ("Person", "Ende", "Abmeldegrund", "Abschnitt"),
+    "Jahresmeldung": ("Person", "Abschnitt"),
+    "Monatsabrechnung": (
+        *("Monat", "AnzahlVersicherte", "Entgelt", "Umlage", "Zusatzbeitrag"),
+        *("Sanierungsgeld", "Gesamtbetrag"),
+    ),
+    "Storno": ("Bezug",),
+}
+# For each kind: the names of the children found by position, and whether `Abschnitt`s follow.
+_LAYOUT = {
+    kind: (
+        MELDUNG_KOPF + tuple(name for name in names if name != "Abschnitt"),
+        names[-1] == "Abschnitt",
+    )
+    for kind, names in REPORT_CHILDREN.items()
+}
+
+
 def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
-    """A schema-valid report element as a record (one walk over its children)."""
+    """A schema-valid report element as a record, its children read by position."""
+    kids = _elements(element)
+    names, with_periods = _LAYOUT[kind]
+    fixed = len(names)
+    if len(kids) < fixed or (len(kids) > fixed and not with_periods):
+        raise ValueError(f"{kind} incomplete")
     v: dict[str, str | None] = {}
     person: PersonData | None = None
-    periods: list[PeriodData] = []
-    local = _LOCAL_NAMES
-    for child in element:
-        tag = child.tag
-        if tag == _ABSCHNITT:
-            periods.append(_period(len(periods) + 1, child))
-        elif tag == _PERSON:
-            if person is None:
-                person = _person(child)
+    for name, kid in zip(names, kids, strict=False):
+        if name == "Person":
+            person = _person(kid)
         else:
-            name = local.get(tag)
-            if name is not None and name not in v:
-                v[name] = child.text
+            v[name] = kid.text
+    periods = tuple(_period(position, kid) for position, kid in enumerate(kids[fixed:], start=1))
     statement = None
     if kind == "Monatsabrechnung":
         statement = StatementData(
@@ -211,7 +253,7 @@ def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
         date.fromisoformat(begin) if begin else None,
         date.fromisoformat(end) if end else None,
         _opt(v, "Abmeldegrund"),
-        tuple(periods),
+        periods,
         statement,
         _opt(v, "Bezug"),
     )
