@@ -353,7 +353,7 @@ class StoredState:
                 data.family_name,
                 data.first_name,
                 data.birth_name,
-                data.birth_date.isoformat(),
+                day(data.birth_date),
                 data.gender,
             )
         )
@@ -404,8 +404,8 @@ class StoredState:
             (
                 rid,
                 p.position,
-                p.begin.isoformat(),
-                p.end.isoformat(),
+                day(p.begin),
+                day(p.end),
                 p.booking_key,
                 str(p.pay),
                 str(p.amount),
