@@ -54,27 +54,38 @@ def _digit_sum(n: int) -> int:
     return n // 10 + n % 10
 
 
-# The weighted digit sum of each position's character, by position (checked per report): the
-# letter at position 9 counts as its two-digit alphabet number, with weights 2 and 1.
-_POSITION_SUMS: tuple[dict[str, int], ...] = (
-    *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[:8]),
-    {
-        chr(ord("A") + n - 1): _digit_sum(n // 10 * _RVNR_WEIGHTS[8])
-        + _digit_sum(n % 10 * _RVNR_WEIGHTS[9])
-        for n in range(1, 27)
-    },
-    *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[10:12]),
+# The weighted digit sum of each position's character, by position: the letter at position 9
+# counts as its two-digit alphabet number, with weights 2 and 1. Each table is indexed by the
+# character's code (ASCII), ``None`` where the character may not stand.
+_POSITION_SUMS: tuple[tuple[int | None, ...], ...] = tuple(
+    tuple(sums.get(chr(code)) for code in range(128))
+    for sums in (
+        *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[:8]),
+        {
+            chr(ord("A") + n - 1): _digit_sum(n // 10 * _RVNR_WEIGHTS[8])
+            + _digit_sum(n % 10 * _RVNR_WEIGHTS[9])
+            for n in range(1, 27)
+        },
+        *({str(d): _digit_sum(d * w) for d in range(10)} for w in _RVNR_WEIGHTS[10:12]),
+    )
 )
+# Two digits as their number: ``int()`` of a string costs several times a dictionary lookup,
+# and every report's RVNR has four such pairs.
+_TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
 
 
 def rvnr_check_digit(first_eleven: str) -> int:
-    """Check digit of an RVNR given its first 11 characters (8 digits, letter, 2 digits)."""
+    """Check digit of an RVNR given (at least) its first 11 characters: 8 digits, a letter and
+    2 digits."""
     s = _POSITION_SUMS
-    c = first_eleven
-    total = (
-        s[0][c[0]] + s[1][c[1]] + s[2][c[2]] + s[3][c[3]] + s[4][c[4]] + s[5][c[5]]
-        + s[6][c[6]] + s[7][c[7]] + s[8][c[8]] + s[9][c[9]] + s[10][c[10]]
-    )  # fmt: skip
+    try:
+        c = first_eleven.encode("ascii")
+        total = (
+            s[0][c[0]] + s[1][c[1]] + s[2][c[2]] + s[3][c[3]] + s[4][c[4]] + s[5][c[5]]  # type: ignore[operator]
+            + s[6][c[6]] + s[7][c[7]] + s[8][c[8]] + s[9][c[9]] + s[10][c[10]]
+        )  # fmt: skip
+    except (UnicodeEncodeError, IndexError, TypeError):
+        raise ValueError("not the beginning of an RVNR") from None
     return total % 10
 
 
@@ -82,15 +93,16 @@ def rvnr_problem(rvnr: str, *, test_delivery: bool) -> RvnrProblem | None:
     """The first problem of an RVNR, or ``None`` when it may be reported."""
     if not _RVNR_SHAPE.fullmatch(rvnr):
         return RvnrProblem.SHAPE
-    area = int(rvnr[:2])
+    two = _TWO_DIGITS
+    area = two[rvnr[:2]]
     if area in INTERIM_AREAS:
         return RvnrProblem.INTERIM
     if area not in ALLOWED_AREAS:
         return RvnrProblem.AREA
-    day, month = int(rvnr[2:4]), int(rvnr[4:6])
+    day, month = two[rvnr[2:4]], two[rvnr[4:6]]
     if day % 32 > 31 or day > 95 or month > 12:
         return RvnrProblem.BIRTH_DATE
-    if rvnr_check_digit(rvnr[:11]) != int(rvnr[11]):
+    if rvnr_check_digit(rvnr) != ord(rvnr[11]) - 48:
         return RvnrProblem.CHECK_DIGIT
     if rvnr in TEST_RVNRS and not test_delivery:
         return RvnrProblem.TEST_NUMBER
@@ -100,7 +112,8 @@ def rvnr_problem(rvnr: str, *, test_delivery: bool) -> RvnrProblem | None:
 def rvnr_birth_date(rvnr: str, born: date) -> tuple[int, int, int]:
     """Day, month and two-digit year that the RVNR encodes (day read modulo 32)."""
     del born
-    return int(rvnr[2:4]) % 32, int(rvnr[4:6]), int(rvnr[6:8])
+    two = _TWO_DIGITS
+    return two[rvnr[2:4]] % 32, two[rvnr[4:6]], two[rvnr[6:8]]
 
 
 def rvnr_matches_birth_date(rvnr: str, born: date) -> bool:
