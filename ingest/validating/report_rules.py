@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import combinations
 
 from ingest.settings import ChecksSettings
-from ingest.validating.booking_keys import BookingKeys
+from ingest.validating.booking_keys import BookingKeys, Merkmal
 from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.identifiers import (
     rvnr_matches_birth_date,
@@ -34,6 +34,7 @@ MIN_AGE, MAX_AGE = 17, 62
 EARLIEST_BIRTH = date(1900, 1, 1)
 _BAD_NAME = re.compile(r"[\d\x00-\x1f\x7f-\x9f]")
 CENT = Decimal("0.01")
+ZERO = Decimal(0)  # compared with amounts: a Decimal compares faster with a Decimal than an int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,32 @@ class CheckContext:
     _rates: dict[tuple[str, int], Decimal | None] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _period_rules: dict[
+        tuple[str, int], tuple[str | None, Merkmal | None, Decimal | None, Decimal | None]
+    ] = field(default_factory=dict, compare=False, repr=False)
+    # asked by every report: worked out once
+    today: date = field(init=False, compare=False, repr=False)
+    file_year: int | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "today", self.received_at.date())
+        object.__setattr__(self, "file_year", _file_year(self.header))
+
+    def period_rule(
+        self, key: str, year: int
+    ) -> tuple[str | None, Merkmal | None, Decimal | None, Decimal | None]:
+        """What an `Abschnitt` with booking key ``key`` in ``year`` is checked against: the
+        key's problem, its Merkmal (``None`` when the key has a problem), the Merkmal's rate in
+        percent and as a share of the pay. A file uses a handful of keys and years."""
+        try:
+            return self._period_rules[key, year]
+        except KeyError:
+            problem = self.booking_keys.problem(key)
+            merkmal = self.booking_keys.merkmale[key[2:4]] if problem is None else None
+            rate = self.rate(key[2:4], year) if merkmal is not None else None
+            rule = (problem, merkmal, rate, rate / 100 if rate is not None else None)
+            self._period_rules[key, year] = rule
+            return rule
 
     def rate(self, merkmal: str, year: int) -> Decimal | None:
         try:
@@ -103,11 +130,7 @@ def check_report(report: ReportData, ctx: CheckContext) -> list[Finding]:
     if report.kind == "Abmeldung" and report.reason is not None:
         if report.reason not in ABMELDEGRUENDE:
             out.add("ZVME110", f"Abmeldegrund {report.reason}", "Abmeldegrund")
-        elif (
-            report.reason == DEATH
-            and report.end is not None
-            and report.end > ctx.received_at.date()
-        ):
+        elif report.reason == DEATH and report.end is not None and report.end > ctx.today:
             out.add("ZVME150", f"Ende {report.end.isoformat()}", "Ende")
     _check_periods(report, ctx, out)
     if report.statement is not None:
@@ -131,20 +154,23 @@ def _check_person(
         person.versicherungsnummer
     ):
         out.add("ZVME096", "Prüfziffer falsch", "Person/Versicherungsnummer")
-    names = (
-        ("Familienname", person.family_name),
-        ("Vorname", person.first_name),
-        ("Geburtsname", person.birth_name),
-    )
-    for name, value in names:
-        if value is not None and (not value.strip() or _BAD_NAME.search(value)):
-            out.add("ZVME170", None, f"Person/{name}")
-    if person.birth_date < EARLIEST_BIRTH or person.birth_date > ctx.received_at.date():
+    family, first, birth = person.family_name, person.first_name, person.birth_name
+    # one search over all names, and each name only when it finds something
+    if (
+        not family.strip()
+        or not first.strip()
+        or (birth is not None and not birth.strip())
+        or _BAD_NAME.search(f"{family}{first}{birth or ''}")
+    ):
+        for name, value in (("Familienname", family), ("Vorname", first), ("Geburtsname", birth)):
+            if value is not None and (not value.strip() or _BAD_NAME.search(value)):
+                out.add("ZVME170", None, f"Person/{name}")
+    if person.birth_date < EARLIEST_BIRTH or person.birth_date > ctx.today:
         out.add("ZVME180", person.birth_date.isoformat(), "Person/Geburtsdatum")
 
 
 def _check_periods(report: ReportData, ctx: CheckContext, out: _Collector) -> None:
-    file_year = _file_year(ctx.header)
+    file_year = ctx.file_year
     for period in report.periods:
         _check_period(report, period, ctx, out, file_year)
     for first, second in combinations(report.periods, 2):
@@ -180,26 +206,23 @@ def _check_period(
         out.add("ZVVA020", "über den Jahreswechsel", f"{period.where}/Ende")
     elif report.kind == "Jahresmeldung" and file_year is not None and begin.year != file_year:
         out.add("ZVVA020", f"außerhalb des Jahres {file_year}", f"{period.where}/Beginn")
-    if pay < 0:
+    if pay < ZERO:
         out.add("ZVVA100", None, f"{period.where}/Entgelt")
-    if amount < 0:
+    if amount < ZERO:
         out.add("ZVVA100", None, f"{period.where}/Betrag")
-    problem = ctx.booking_keys.problem(period.booking_key)
-    if problem is not None:
+    problem, merkmal, rate, share = ctx.period_rule(period.booking_key, begin.year)
+    if merkmal is None:
         out.add("ZVVA030", problem, f"{period.where}/Buchungsschluessel")
         return
-    code = period.booking_key[2:4]
-    merkmal = ctx.booking_keys.merkmale[code]
     if merkmal.with_pay:
-        if pay == 0:
+        if pay == ZERO:
             out.add("ZVVA040", None, f"{period.where}/Entgelt")
-    elif pay != 0 or amount != 0:
-        out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if pay != 0 else 'Betrag'}")
+    elif pay != ZERO or amount != ZERO:
+        out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if pay != ZERO else 'Betrag'}")
     if merkmal.needs_children and (period.children is None or period.children < 1):
         out.add("ZVVA060", None, f"{period.where}/Kinderzahl")
-    rate = ctx.rate(code, begin.year)
-    if rate is not None and merkmal.with_pay:
-        expected = (pay * rate / 100).quantize(CENT, ROUND_HALF_UP)
+    if share is not None and merkmal.with_pay:
+        expected = (pay * share).quantize(CENT, ROUND_HALF_UP)
         if abs(amount - expected) > ctx.checks.rate_tolerance:
             out.add("ZVVA080", f"erwartet {expected} EUR bei {rate} %", f"{period.where}/Betrag")
 
