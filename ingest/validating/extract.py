@@ -21,6 +21,7 @@ from ingest.validating.records import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 _P = f"{{{NS}}}"
+_ZERO = Decimal(0)
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
@@ -277,8 +278,10 @@ def _decimal(text: str | None) -> Decimal:
 
 def report_sums(report: ReportData) -> tuple[Decimal, Decimal]:
     """:func:`trailer_sums` of a schema-valid report, from its record."""
-    pay = sum((p.pay for p in report.periods), Decimal(0))
-    amount = sum((p.amount for p in report.periods), Decimal(0))
+    pay = amount = _ZERO
+    for period in report.periods:  # one loop, no generators: every report comes by here
+        pay += period.pay
+        amount += period.amount
     if report.statement is not None:
         pay += report.statement.pay
         amount += report.statement.total
