@@ -466,3 +466,15 @@ def test_a_batch_lookup_is_one_statement_whatever_its_size(
     for statement, _params in statements:
         assert "A12" not in statement and stored[0] not in statement
         assert statement.count("?") + statement.count("%(") <= 2  # the sender and the keys
+
+
+def test_the_text_of_a_day_is_remembered_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "_DAYS", {})
+    monkeypatch.setattr(bulk, "_DAYS_KEPT", 5)
+    assert bulk.day(None) is None
+    first = bulk.day(date(2026, 1, 31))
+    assert first == "2026-01-31"
+    assert bulk.day(date(2026, 1, 31)) is first  # the same text, not formatted again
+    days = [date(2026, 2, n) for n in range(1, 13)]
+    assert [bulk.day(d) for d in days] == [d.isoformat() for d in days]
+    assert 0 < len(bulk._DAYS) <= 5
