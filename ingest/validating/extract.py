@@ -50,10 +50,6 @@ def _req(fields: dict[str, etree._Element], name: str) -> str:
     return value
 
 
-def _date(value: str) -> date:
-    return date.fromisoformat(value)
-
-
 def parse_created(value: str) -> datetime:
     """`Erstellt`: local time in Europe/Berlin unless the value carries an offset."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

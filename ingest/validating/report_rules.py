@@ -47,9 +47,6 @@ class CheckContext:
     header: Header | None
     received_at: datetime
     test: bool
-    _rates: dict[tuple[str, int], Decimal | None] = field(
-        default_factory=dict, compare=False, repr=False
-    )
     _period_rules: dict[
         tuple[str, int], tuple[str | None, Merkmal | None, Decimal | None, Decimal | None]
     ] = field(default_factory=dict, compare=False, repr=False)
@@ -72,19 +69,13 @@ class CheckContext:
         except KeyError:
             problem = self.booking_keys.problem(key)
             merkmal = self.booking_keys.merkmale[key[2:4]] if problem is None else None
-            rate = self.rate(key[2:4], year) if merkmal is not None else None
+            rate = None
+            if merkmal is not None:
+                by_year = self.checks.rates.get(merkmal.code)
+                rate = by_year.get(str(year), by_year.get("default")) if by_year else None
             rule = (problem, merkmal, rate, rate / 100 if rate is not None else None)
             self._period_rules[key, year] = rule
             return rule
-
-    def rate(self, merkmal: str, year: int) -> Decimal | None:
-        try:
-            return self._rates[merkmal, year]
-        except KeyError:
-            by_year = self.checks.rates.get(merkmal)
-            found = by_year.get(str(year), by_year.get("default")) if by_year else None
-            self._rates[merkmal, year] = found
-            return found
 
 
 def age_at(born: date, on: date) -> int:
