@@ -72,6 +72,72 @@ def test_reading_in_a_second_process_changes_nothing(
     assert service.count_committed() == first[2] + real[2]
 
 
+@pytest.mark.parametrize("pattern", ["here", "there", "alternating"])
+def test_the_report_checks_give_the_same_findings_in_either_process(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pattern: str
+) -> None:
+    """The reading process leaves a batch's stateless checks to the receiver, or not: the
+    protocol is the same. The pass runs as in two processes, events encoded and decoded, but in
+    this one, so that the choice can be dictated batch by batch."""
+    generate = load_generator()
+    monthly = generate.generate(
+        generate.Plan(reports=240, kind="monthly", year=2025, faulty_share=0, offices=2),
+        tmp_path / "monat.xml",
+    )
+    annual = generate.generate(
+        generate.Plan(
+            reports=240, kind="annual", year=2025, faulty_share=0.1, file_number=2, offices=2
+        ),
+        tmp_path / "jahr.xml",
+    )
+    assert outcome(service, monthly, test=False, parallel=False)[0] == "fehlerfrei"
+    monkeypatch.setattr(checker, "BATCH", 25)
+    serial = outcome(service, annual, test=True, parallel=False)
+
+    asked = 0
+    left: list[bool] = []
+
+    def leave() -> bool:
+        nonlocal asked
+        asked += 1
+        return pattern == "there" or (pattern == "alternating" and asked % 2 == 0)
+
+    def in_this_process(self: checker.FileCheck) -> object:
+        reading = dataclasses.replace(self, hooks=None, progress=None, _seen=None)
+        for event in reading.read(leave_checks=leave):
+            back = checker._decode(checker._encode(event))
+            if isinstance(back, checker.Batch):
+                left.extend(c.findings is None for c in back.checked if c.report is not None)
+            yield back
+
+    monkeypatch.setattr(checker.FileCheck, "_reading_elsewhere", in_this_process)
+    assert outcome(service, annual, test=True, parallel=True) == serial
+    assert asked == 240 // 25 + 1  # once per batch: 9 full ones and the rest
+    assert len(left) > 200
+    expected = {"here": {False}, "there": {True}, "alternating": {False, True}}[pattern]
+    assert set(left) == expected
+    assert serial[0] == "teilweise_abgewiesen"
+
+
+def test_the_reading_process_sees_whether_the_receiver_waits() -> None:
+    """The pipe's fill tells the reading process whether the receiver is about to wait."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    try:
+        checker._widen(receiving)
+        assert checker._receiver_waits(sending.fileno())
+        sending.send_bytes(b"x" * (checker.WAITING_BELOW // 2))
+        assert checker._receiver_waits(sending.fileno())
+        sending.send_bytes(b"x" * (checker.WAITING_BELOW // 2 + 16))
+        assert not checker._receiver_waits(sending.fileno())  # both queued: more than enough
+        receiving.recv_bytes()
+        assert checker._receiver_waits(sending.fileno())  # the second alone is not enough
+        receiving.recv_bytes()
+        assert checker._receiver_waits(sending.fileno())
+    finally:
+        receiving.close()
+        sending.close()
+
+
 def test_hostile_files_get_the_same_answer_from_a_second_process(
     service: Service, tmp_path: Path
 ) -> None:

@@ -10,12 +10,15 @@ import fcntl
 import gc
 import multiprocessing
 import pickle
+import termios
 import traceback
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
@@ -67,7 +70,7 @@ class _Checked(msgspec.Struct, array_like=True, gc=False):
     """A report after the checks that need only the file, waiting for its batch."""
 
     report: ReportData | None  # None: the schema refused it
-    findings: list[Finding]
+    findings: list[Finding] | None  # None: the stateless checks are still to run
 
 
 @dataclass(slots=True)
@@ -192,8 +195,12 @@ class FileCheck:
         return out
 
     # -- the pass over the file: everything that needs only the file ------------------------
-    def read(self) -> Iterator[Event]:
-        """Read and check the file, yielding what the stored-state checks need, in file order."""
+    def read(self, leave_checks: Callable[[], bool] | None = None) -> Iterator[Event]:
+        """Read and check the file, yielding what the stored-state checks need, in file order.
+
+        ``leave_checks`` is asked before each batch is handed on: when it says yes, the batch's
+        stateless report checks are left to the receiver (see :meth:`_reading_elsewhere`).
+        """
         with self.path.open("rb") as stream:
             reader = Reader(stream)
             batch: list[_Checked] = []
@@ -203,16 +210,27 @@ class FileCheck:
                 elif item.kind == "report":
                     batch.append(self._prepare(item))
                     if len(batch) >= BATCH:
-                        yield Batch(batch, reader.reports, stream.tell())
+                        yield self._batch(batch, reader.reports, stream.tell(), leave_checks)
                         batch = []
                 else:
                     if batch:
-                        yield Batch(batch, reader.reports, stream.tell())
+                        yield self._batch(batch, reader.reports, stream.tell(), leave_checks)
                         batch = []
                     yield TrailerSeen(self._trailer(item, reader.reports))
-            yield Batch(batch, reader.reports, stream.tell())
+            yield self._batch(batch, reader.reports, stream.tell(), leave_checks)
             frame = [self._frame_finding(reader.problem)] if reader.problem is not None else []
             yield End(reader.reports, frame)
+
+    def _batch(
+        self, batch: list[_Checked], reports: int, position: int, leave: Callable[[], bool] | None
+    ) -> Batch:
+        """A batch to hand on; its stateless checks run here unless ``leave`` says otherwise."""
+        if batch and (leave is None or not leave()):
+            context = self._context()
+            for checked in batch:
+                if checked.report is not None:
+                    checked.findings = check_report(checked.report, context)
+        return Batch(batch, reports, position)
 
     def _reading_elsewhere(self) -> Iterator[Event]:
         """:meth:`read` in a second process, so that both cores work on a large file.
@@ -220,6 +238,12 @@ class FileCheck:
         The child sends its events through a pipe (at most a few batches ahead: the pipe's
         buffer holds it back); this process checks stored state and writes meanwhile. An
         error in the child ends the pass with an exception here, as it would in-process.
+
+        The stateless report checks run in whichever process has room. Annual files keep the
+        reading process busier than this one, monthly files the other way round; the child
+        leaves a batch's checks to this process while the pipe is nearly empty (this process
+        is waiting for it), and runs them itself while the pipe fills. The findings are the
+        same either way, in the same order.
         """
         context = multiprocessing.get_context("forkserver")
         receiving, sending = context.Pipe(duplex=False)
@@ -254,6 +278,8 @@ class FileCheck:
                 return
             out.header = event.header
             out.test = self.test or event.header.test
+            if self._check_context is None:  # read in another process: checks may be left here
+                self._check_context = self._new_context(event.header)
             if self.hooks is not None:
                 out.findings.extend(self.hooks.header(event.header))
         elif isinstance(event, Batch):
@@ -323,7 +349,7 @@ class FileCheck:
             return _Checked(None, errors)
         report = extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
-        return _Checked(report, check_report(report, self._context()))
+        return _Checked(report, None)  # stateless checks: see _batch
 
     def _add_sums(self, pay: Decimal, amount: Decimal) -> None:
         self._sum_pay += pay
@@ -341,11 +367,15 @@ class FileCheck:
         if self.hooks is None:
             seen = self._seen = self._seen or SeenIds()
             earlier = seen.earlier([c.report.meldungs_id for c in batch if c.report is not None])
+        context = self._context()
         for checked in batch:
             if checked.report is None:
-                out.findings.extend(checked.findings)
+                out.findings.extend(checked.findings or ())
                 continue
-            accepted = self._report(checked.report, checked.findings, out, stateful, earlier)
+            findings = checked.findings
+            if findings is None:  # left here by the reading process
+                findings = check_report(checked.report, context)
+            accepted = self._report(checked.report, findings, out, stateful, earlier)
             if accepted and seen is not None:
                 earlier.add(checked.report.meldungs_id)
                 added.append(checked.report.meldungs_id)
@@ -393,7 +423,7 @@ def _read_into(check: FileCheck, pipe: Connection) -> None:
     """The second process: run :meth:`FileCheck.read` and send every event."""
     try:
         with relaxed_gc():
-            for event in check.read():
+            for event in check.read(leave_checks=partial(_receiver_waits, pipe.fileno())):
                 pipe.send_bytes(_encode(event))
     except BrokenPipeError:
         pass  # the checking process is gone; nobody waits for the rest
@@ -404,6 +434,17 @@ def _read_into(check: FileCheck, pipe: Connection) -> None:
 
 
 PIPE_BYTES = 1024 * 1024  # the pipe's buffer: a few batches of slack between the two processes
+WAITING_BELOW = PIPE_BYTES // 2  # fewer bytes queued than this: the receiver is about to wait
+
+
+def _receiver_waits(fd: int) -> bool:
+    """Whether the pipe is so empty that its receiver will soon wait for the next batch."""
+    queued = array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, queued)
+    except OSError:
+        return False  # cannot tell: keep the checks in the reading process
+    return queued[0] < WAITING_BELOW
 
 
 def _widen(connection: Connection) -> None:
