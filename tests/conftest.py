@@ -4,20 +4,25 @@ with ``ZVK_TEST_POSTGRES`` set to a server URL, on a fresh PostgreSQL database p
 from __future__ import annotations
 
 import os
+import queue
 import secrets
+import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from ingest.answering.protocol import Verdict, validate_xml
-from ingest.home import initialise, sender_folders
+from ingest.home import ensure_host_keys, initialise, sender_folders
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings, load_settings
-from ingest.storing.db import make_engine, session_factory
+from ingest.storing.db import make_engine, migrate, session_factory
 from ingest.storing.registry import Grant, add_member, add_sender
 
 SENDER = "66667777"  # data center, may report for member 100001 (all billing offices)
@@ -31,29 +36,130 @@ def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + POSTGRES if POSTGRES else 'SQLite'}"
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str | None]:
-    """None (SQLite in the home) or the URL of a fresh PostgreSQL database for this test."""
+@pytest.fixture(scope="session")
+def host_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SSH host keys made once: a 3072-bit RSA key takes 0.1 to 0.5 s to generate, and most
+    tests need a home but not a key of its own (`zvk init` keeps keys it finds)."""
+    folder = tmp_path_factory.mktemp("host-keys")
+    ensure_host_keys(folder)
+    return folder
+
+
+def give_host_keys(host_keys: Path, keys: Path) -> None:
+    """Put the session's host keys into a home's key folder before it is initialised."""
+    keys.mkdir(parents=True, exist_ok=True)
+    for key in host_keys.iterdir():
+        shutil.copy2(key, keys / key.name)  # with its mode (0600)
+
+
+class _Databases:
+    """Fresh PostgreSQL databases, each a copy of one migrated once, made ahead in a thread.
+
+    A copy is quicker than running the migrations again, and ``CREATE DATABASE`` spends most of
+    its quarter second waiting for the disk: made while the previous test runs, it costs that
+    test nothing.
+    """
+
+    AHEAD = 2
+
+    def __init__(self, url: str) -> None:
+        self.admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        self.template = f"zvk_template_{secrets.token_hex(6)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.template}"'))
+        engine = create_engine(make_url(url).set(database=self.template))
+        migrate(engine)
+        engine.dispose()
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=self.AHEAD)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._make, name="test-databases", daemon=True)
+        self._thread.start()
+
+    def _make(self) -> None:
+        while not self._stop.is_set():
+            name = f"zvk_t_{secrets.token_hex(6)}"
+            made: str | BaseException
+            try:
+                self._copy(name)
+                made = name
+            except BaseException as exc:  # handed to the test that waits for it
+                made = exc
+            while not self._stop.is_set():
+                try:
+                    self._ready.put(made, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            else:
+                if isinstance(made, str):
+                    self.drop(made)
+
+    def _copy(self, name: str) -> None:
+        for attempt in range(50):
+            try:
+                with self.admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+                return
+            except OperationalError as exc:
+                # the migrating connection's server process may still be on its way out
+                if "being accessed by other users" not in str(exc) or attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+    def take(self) -> str:
+        made = self._ready.get(timeout=120)
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        while not self._ready.empty():
+            made = self._ready.get()
+            if isinstance(made, str):
+                self.drop(made)
+        self.drop(self.template)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[_Databases | None]:
+    """The source of fresh PostgreSQL databases; ``None`` on SQLite."""
     if not POSTGRES:
         yield None
         return
-    name = f"zvk_t_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    databases = _Databases(POSTGRES)
     try:
-        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+        yield databases
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        databases.close()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str | None) -> Settings:
+def database_url(postgres_databases: _Databases | None) -> Iterator[str | None]:
+    """None (SQLite in the home) or the URL of a fresh PostgreSQL database for this test,
+    already at the newest migration."""
+    if postgres_databases is None or not POSTGRES:
+        yield None
+        return
+    name = postgres_databases.take()
+    try:
+        yield make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    finally:
+        postgres_databases.drop(name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None, host_keys: Path) -> Settings:
     """An initialised home with members 100001 (001, 002) and 100002 (001) and three senders."""
     overrides = {"db": {"url": database_url}} if database_url else {}
     s = load_settings(tmp_path / "home", **overrides)
+    give_host_keys(host_keys, s.keys)
     initialise(s)
     if database_url:
         # Processes started by a test (zvk serve, zvk worker) read the same database from the home.

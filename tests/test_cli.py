@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import give_host_keys
 
 from ingest.samples.builder import FileBuilder
 
@@ -27,10 +28,10 @@ def zvk(
 
 
 @pytest.fixture
-def home(tmp_path: Path, database_url: str | None) -> Path:
+def home(tmp_path: Path, database_url: str | None, host_keys: Path) -> Path:
     home = tmp_path / "home"
+    give_host_keys(host_keys, home / "keys")
     if database_url:
-        home.mkdir()
         (home / "zvk.toml").write_text(f'[db]\nurl = "{database_url}"\n')
     for args in (
         ("init",),

@@ -120,19 +120,22 @@ def test_the_report_checks_give_the_same_findings_in_either_process(
 
 
 def test_the_reading_process_sees_whether_the_receiver_waits() -> None:
-    """The pipe's fill tells the reading process whether the receiver is about to wait."""
+    """The receiver is about to wait when the pipe holds less than one batch."""
     receiving, sending = multiprocessing.Pipe(duplex=False)
     try:
         checker._widen(receiving)
-        assert checker._receiver_waits(sending.fileno())
-        sending.send_bytes(b"x" * (checker.WAITING_BELOW // 2))
-        assert checker._receiver_waits(sending.fileno())
-        sending.send_bytes(b"x" * (checker.WAITING_BELOW // 2 + 16))
-        assert not checker._receiver_waits(sending.fileno())  # both queued: more than enough
+        waits = checker._ReceiverWaits(sending.fileno())
+        assert not waits()  # before the first batch: nothing to compare with
+        waits.batch_bytes = 100_000
+        assert waits()
+        sending.send_bytes(b"x" * 60_000)
+        assert waits()
+        sending.send_bytes(b"x" * 60_000)
+        assert not waits()  # 120,000 bytes queued: more than a batch
         receiving.recv_bytes()
-        assert checker._receiver_waits(sending.fileno())  # the second alone is not enough
+        assert waits()
         receiving.recv_bytes()
-        assert checker._receiver_waits(sending.fileno())
+        assert waits()
     finally:
         receiving.close()
         sending.close()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import give_host_keys
 from lxml import etree
 from sqlalchemy import select
 
@@ -71,7 +72,7 @@ def keys(tmp_path: Path) -> Keys:
 
 
 @pytest.fixture
-def home(tmp_path: Path, database_url: str | None, keys: Keys) -> Path:
+def home(tmp_path: Path, database_url: str | None, keys: Keys, host_keys: Path) -> Path:
     """A home with two senders: SENDER logs in with its key, OTHER with a key or a password.
 
     Built in-process (the CLI that does the same is tested in test_sftp_units.py): five `zvk`
@@ -82,6 +83,7 @@ def home(tmp_path: Path, database_url: str | None, keys: Keys) -> Path:
     if database_url:
         (home / "zvk.toml").write_text(f'[db]\nurl = "{database_url}"\n')
     settings = load_settings(home)
+    give_host_keys(host_keys, settings.keys)
     initialise(settings)
     with session_factory(make_engine(settings)).begin() as session:
         add_member(session, "100001", "Stadt", ["001"])

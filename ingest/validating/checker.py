@@ -18,7 +18,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
@@ -239,11 +238,11 @@ class FileCheck:
         buffer holds it back); this process checks stored state and writes meanwhile. An
         error in the child ends the pass with an exception here, as it would in-process.
 
-        The stateless report checks run in whichever process has room. Annual files keep the
-        reading process busier than this one, monthly files the other way round; the child
-        leaves a batch's checks to this process while the pipe is nearly empty (this process
-        is waiting for it), and runs them itself while the pipe fills. The findings are the
-        same either way, in the same order.
+        The stateless report checks run in whichever process has room. Which process sets the
+        pace depends on the file (annual reports cost more to read, monthly ones more to
+        store) and on the machine. The child leaves a batch's checks to this process when the
+        pipe holds less than one batch (this process is about to wait for it), and runs them
+        itself otherwise. The findings are the same either way, in the same order.
         """
         context = multiprocessing.get_context("forkserver")
         receiving, sending = context.Pipe(duplex=False)
@@ -421,10 +420,14 @@ class FileCheck:
 
 def _read_into(check: FileCheck, pipe: Connection) -> None:
     """The second process: run :meth:`FileCheck.read` and send every event."""
+    waits = _ReceiverWaits(pipe.fileno())
     try:
         with relaxed_gc():
-            for event in check.read(leave_checks=partial(_receiver_waits, pipe.fileno())):
-                pipe.send_bytes(_encode(event))
+            for event in check.read(leave_checks=waits):
+                data = _encode(event)
+                if isinstance(event, Batch):
+                    waits.batch_bytes = len(data)
+                pipe.send_bytes(data)
     except BrokenPipeError:
         pass  # the checking process is gone; nobody waits for the rest
     except BaseException:
@@ -434,17 +437,23 @@ def _read_into(check: FileCheck, pipe: Connection) -> None:
 
 
 PIPE_BYTES = 1024 * 1024  # the pipe's buffer: a few batches of slack between the two processes
-WAITING_BELOW = PIPE_BYTES // 2  # fewer bytes queued than this: the receiver is about to wait
 
 
-def _receiver_waits(fd: int) -> bool:
-    """Whether the pipe is so empty that its receiver will soon wait for the next batch."""
-    queued = array("i", [0])
-    try:
-        fcntl.ioctl(fd, termios.FIONREAD, queued)
-    except OSError:
-        return False  # cannot tell: keep the checks in the reading process
-    return queued[0] < WAITING_BELOW
+class _ReceiverWaits:
+    """Whether the receiving process is about to wait for the next batch: the pipe holds less
+    than one batch (the size of the last one sent) for it to work on."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.batch_bytes = 0  # the last batch's size, 0 before the first
+
+    def __call__(self) -> bool:
+        queued = array("i", [0])
+        try:
+            fcntl.ioctl(self.fd, termios.FIONREAD, queued)
+        except OSError:
+            return False  # cannot tell: keep the checks in the reading process
+        return queued[0] < self.batch_bytes
 
 
 def _widen(connection: Connection) -> None:
