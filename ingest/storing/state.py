@@ -105,6 +105,7 @@ class StoredState:
     _annual: dict[tuple[int, int], bool] = field(default_factory=dict)
     _leave: dict[int, list[Leave]] = field(default_factory=dict)
     _analyzed_reports: int | None = None  # reports in the table at the last ANALYZE
+    _statements: dict[str, Any] = field(default_factory=dict)  # the batch lookups, built once
     _written_reports: int = 0  # reports written by this delivery since then
     # The first and last day of the file's year, asked by every Jahresmeldung. Set in
     # ``__init__``, as every attribute is: one added later (a cached property, say) makes
@@ -177,6 +178,14 @@ class StoredState:
             self._written_reports = 0
         self._written_reports += coming
 
+    def _statement(self, name: str, build: Callable[[], Any]) -> Any:
+        """A batch lookup's statement, built on first use (building one costs more than
+        SQLAlchemy's cached compilation of it)."""
+        statement = self._statements.get(name)
+        if statement is None:
+            statement = self._statements[name] = build()
+        return statement
+
     def _lookup(self, statement: Any, values: Sequence[Any]) -> Any:
         """Run a batch lookup: ``statement`` filters with :func:`_among`, ``values`` its keys.
 
@@ -192,9 +201,12 @@ class StoredState:
         if not ids:
             return
         self._used.update(dict.fromkeys(ids, False))
-        statement = select(Report.meldungs_id).where(
-            Report.sender_number == self.sender_number,
-            _among(Report.meldungs_id, self._postgres),
+        statement = self._statement(
+            "used",
+            lambda: select(Report.meldungs_id).where(
+                Report.sender_number == self.sender_number,
+                _among(Report.meldungs_id, self._postgres),
+            ),
         )
         self._used.update((found, True) for (found,) in self._lookup(statement, ids))
 
@@ -205,8 +217,11 @@ class StoredState:
         if not missing:
             return
         cache.update(dict.fromkeys(missing))
-        statement = select(Person.id, Person.versicherungsnummer, Person.rvnr).where(
-            _among(column, self._postgres)
+        statement = self._statement(
+            f"persons by {column.key}",
+            lambda: select(Person.id, Person.versicherungsnummer, Person.rvnr).where(
+                _among(column, self._postgres)
+            ),
         )
         for pid, number, rvnr in self._lookup(statement, missing):
             ref = self._remember(pid, number, rvnr)
@@ -229,10 +244,15 @@ class StoredState:
         self._spans.update((pair, []) for pair in pairs)
         if not pairs:
             return
-        statement = (
-            select(Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end)
-            .where(_among(Insurance.person_id, self._postgres))
-            .order_by(Insurance.begin)
+        statement = self._statement(
+            "spans",
+            lambda: (
+                select(
+                    Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end
+                )
+                .where(_among(Insurance.person_id, self._postgres))
+                .order_by(Insurance.begin)
+            ),
         )
         for pid, oid, begin, end in self._lookup(statement, sorted({p for p, _ in pairs})):
             self._spans.setdefault((pid, oid), []).append((begin, end))
@@ -243,8 +263,11 @@ class StoredState:
         self._annual.update(dict.fromkeys(pairs, False))
         if not pairs:
             return
-        statement = select(Report.person_id, Report.billing_office_id).where(
-            *self._annual_filter(), _among(Report.person_id, self._postgres)
+        statement = self._statement(
+            "annual",
+            lambda: select(Report.person_id, Report.billing_office_id).where(
+                *self._annual_filter(), _among(Report.person_id, self._postgres)
+            ),
         )
         rows = self._lookup(statement, sorted({p for p, _ in pairs}))
         self._annual.update(((pid, oid), True) for pid, oid in rows if pid is not None)
