@@ -105,8 +105,8 @@ class StoredState:
     _annual: dict[tuple[int, int], bool] = field(default_factory=dict)
     _leave: dict[int, list[Leave]] = field(default_factory=dict)
     _analyzed_reports: int | None = None  # reports in the table at the last ANALYZE
-    _statements: dict[str, Any] = field(default_factory=dict)  # the batch lookups, built once
     _written_reports: int = 0  # reports written by this delivery since then
+    _statements: dict[str, Any] = field(default_factory=dict)  # the batch lookups, built once
     # The first and last day of the file's year, asked by every Jahresmeldung. Set in
     # ``__init__``, as every attribute is: one added later (a cached property, say) makes
     # Python 3.11 give the object a dictionary of its own, and every attribute lookup on it
