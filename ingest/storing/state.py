@@ -690,20 +690,24 @@ def _month_gap(periods: tuple[PeriodData, ...], relationships: list[Span]) -> st
     """
     if len(periods) < 2:
         return None  # nothing lies between the first and the last
-    ranges = sorted(
-        (first, last)
-        for first, last in ((_month_index(p.begin), _month_index(p.end)) for p in periods)
-        if first <= last
-    )
-    if not ranges:
+    ranges = []
+    for period in periods:  # a plain loop: this runs for every Jahresmeldung
+        begin, end = period.begin, period.end
+        first, last = begin.year * 12 + begin.month - 1, end.year * 12 + end.month - 1
+        if first <= last:
+            ranges.append((first, last))
+    if len(ranges) < 2:
         return None
+    ranges.sort()
     reach = ranges[0][1]
-    for first, last in ranges[1:]:
-        for index in range(reach + 1, first):  # not touched by any period so far or later
-            month_first = date(index // 12, index % 12 + 1, 1)
-            if _covering(relationships, month_first):
-                return f"{month_first.strftime('%m/%Y')} ohne Abschnitt"
-        reach = max(reach, last)
+    for first, last in ranges:
+        if first > reach + 1:
+            for index in range(reach + 1, first):  # not touched by any period so far or later
+                month_first = date(index // 12, index % 12 + 1, 1)
+                if _covering(relationships, month_first):
+                    return f"{month_first.strftime('%m/%Y')} ohne Abschnitt"
+        if last > reach:
+            reach = last
     return None
 
 
