@@ -81,9 +81,13 @@ class IdAllocator:
     _stop: int = 0
     _block: list[int] = field(default_factory=list)
     _sequence: str | None = None  # PostgreSQL: the table's id sequence
+    _postgres: bool | None = None  # asked once: the session's bind is looked up each time
 
     def take(self, session: Session) -> int:
-        if session.get_bind().dialect.name == "postgresql":
+        postgres = self._postgres
+        if postgres is None:
+            postgres = self._postgres = session.get_bind().dialect.name == "postgresql"
+        if postgres:
             if not self._block:
                 self._block = self._reserve(session)
             return self._block.pop()

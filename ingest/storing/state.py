@@ -432,19 +432,20 @@ class StoredState:
                 1 if assigned else 0,
             )
         )
-        self._pending.periods.extend(
-            (
-                rid,
-                p.position,
-                day(p.begin),
-                day(p.end),
-                p.booking_key,
-                str(p.pay),
-                str(p.amount),
-                p.children,
+        periods = self._pending.periods
+        for p in report.periods:  # a plain loop: a generator costs more than the rows it makes
+            periods.append(
+                (
+                    rid,
+                    p.position,
+                    day(p.begin),
+                    day(p.end),
+                    p.booking_key,
+                    str(p.pay),
+                    str(p.amount),
+                    p.children,
+                )
             )
-            for p in report.periods
-        )
         self._used[report.meldungs_id] = True
         return rid
 
