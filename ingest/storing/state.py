@@ -280,41 +280,50 @@ class StoredState:
         ]
 
     # -- lookups --------------------------------------------------------------------------
+    # The lookups below are asked several times per report and almost always hit: a hit costs
+    # one dictionary lookup (a try statement costs nothing while no exception is raised).
     def office(self, member: str, office: str) -> Office | None:
         key = (member, office)
-        if key not in self._offices:
-            row = self.session.execute(
-                select(
-                    BillingOffice.id, BillingOffice.member_id, BillingOffice.active, Member.active
-                )
-                .join(Member, Member.id == BillingOffice.member_id)
-                .where(Member.number == member, BillingOffice.number == office)
-            ).first()
-            self._offices[key] = (
-                Office(id=row[0], member_id=row[1], active=bool(row[2] and row[3])) if row else None
-            )
-        return self._offices[key]
+        try:
+            return self._offices[key]
+        except KeyError:
+            pass
+        row = self.session.execute(
+            select(BillingOffice.id, BillingOffice.member_id, BillingOffice.active, Member.active)
+            .join(Member, Member.id == BillingOffice.member_id)
+            .where(Member.number == member, BillingOffice.number == office)
+        ).first()
+        found = self._offices[key] = (
+            Office(id=row[0], member_id=row[1], active=bool(row[2] and row[3])) if row else None
+        )
+        return found
 
     def authorised(self, office: Office) -> bool:
         if self.sender is None:
             return False
-        if office.id not in self._grants:
-            grant = self.session.scalar(
-                select(Authorisation.id).where(
-                    Authorisation.sender_id == self.sender.id,
-                    Authorisation.member_id == office.member_id,
-                    or_(
-                        Authorisation.billing_office_id.is_(None),
-                        Authorisation.billing_office_id == office.id,
-                    ),
-                )
+        try:
+            return self._grants[office.id]
+        except KeyError:
+            pass
+        grant = self.session.scalar(
+            select(Authorisation.id).where(
+                Authorisation.sender_id == self.sender.id,
+                Authorisation.member_id == office.member_id,
+                or_(
+                    Authorisation.billing_office_id.is_(None),
+                    Authorisation.billing_office_id == office.id,
+                ),
             )
-            self._grants[office.id] = grant is not None
-        return self._grants[office.id]
+        )
+        granted = self._grants[office.id] = grant is not None
+        return granted
 
     def meldungs_id_used(self, meldungs_id: str) -> bool:
-        if meldungs_id not in self._used:
-            self._load_used([meldungs_id])
+        try:
+            return self._used[meldungs_id]
+        except KeyError:
+            pass
+        self._load_used([meldungs_id])
         return self._used[meldungs_id]
 
     def _find_person(self, data: PersonData) -> tuple[PersonRef | None, str | None, str | None]:
@@ -338,18 +347,19 @@ class StoredState:
     def _spans_of(self, person_id: int, office_id: int) -> list[Span]:
         """The relationships of a person at a billing office, by begin."""
         key = (person_id, office_id)
-        if key not in self._spans:
-            self._spans[key] = [
-                (begin, end)
-                for begin, end in self.session.execute(
-                    select(Insurance.begin, Insurance.end)
-                    .where(
-                        Insurance.person_id == person_id, Insurance.billing_office_id == office_id
-                    )
-                    .order_by(Insurance.begin)
-                )
-            ]
-        return self._spans[key]
+        try:
+            return self._spans[key]
+        except KeyError:
+            pass
+        spans = self._spans[key] = [
+            (begin, end)
+            for begin, end in self.session.execute(
+                select(Insurance.begin, Insurance.end)
+                .where(Insurance.person_id == person_id, Insurance.billing_office_id == office_id)
+                .order_by(Insurance.begin)
+            )
+        ]
+        return spans
 
     def _annual_exists(self, person_id: int, office_id: int) -> bool:
         """An uncancelled Jahresmeldung of the person at the office for the file's year."""

@@ -405,7 +405,7 @@ class FileCheck:
                 )
             )
         out.findings.extend(findings)
-        if any(f.rejects for f in findings):
+        if findings and any(f.rejects for f in findings):
             return False
         out.accepted += 1
         return True
