@@ -330,16 +330,13 @@ class StoredState:
         """Like :meth:`_person`, from the batch's knowledge."""
         by_number = by_rvnr = None
         if data.versicherungsnummer is not None:
-            number = data.versicherungsnummer
-            if number not in self._by_number:
-                self._load_persons(Person.versicherungsnummer, [number], self._by_number)
-            by_number = self._by_number[number]
+            by_number = self._known_person(
+                Person.versicherungsnummer, data.versicherungsnummer, self._by_number
+            )
             if by_number is None:
                 return None, "ZVME096", "Person/Versicherungsnummer"
         if data.rvnr is not None:
-            if data.rvnr not in self._by_rvnr:
-                self._load_persons(Person.rvnr, [data.rvnr], self._by_rvnr)
-            by_rvnr = self._by_rvnr[data.rvnr]
+            by_rvnr = self._known_person(Person.rvnr, data.rvnr, self._by_rvnr)
         if by_number is not None and by_rvnr is not None and by_number.id != by_rvnr.id:
             return None, "ZVME097", "Person/RVNR"
         return by_number or by_rvnr, None, None
@@ -361,27 +358,44 @@ class StoredState:
         ]
         return spans
 
+    def _known_person(
+        self, column: Any, key: str, cache: dict[str, PersonRef | None]
+    ) -> PersonRef | None:
+        """The person with ``key`` in ``column`` (RVNR or Versicherungsnummer), if stored."""
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        self._load_persons(column, [key], cache)
+        return cache[key]
+
     def _annual_exists(self, person_id: int, office_id: int) -> bool:
         """An uncancelled Jahresmeldung of the person at the office for the file's year."""
         key = (person_id, office_id)
-        if key not in self._annual:
-            found = self.session.scalar(
-                select(Report.id).where(
-                    *self._annual_filter(),
-                    Report.person_id == person_id,
-                    Report.billing_office_id == office_id,
-                )
+        try:
+            return self._annual[key]
+        except KeyError:
+            pass
+        found = self.session.scalar(
+            select(Report.id).where(
+                *self._annual_filter(),
+                Report.person_id == person_id,
+                Report.billing_office_id == office_id,
             )
-            self._annual[key] = found is not None
-        return self._annual[key]
+        )
+        exists = self._annual[key] = found is not None
+        return exists
 
     def _leave_of(self, person_id: int) -> list[Leave]:
         """The person's uncancelled parental-leave periods."""
-        if person_id not in self._leave:
-            self._leave[person_id] = [
-                (b, e, c) for b, e, c in _stored_leave(self.session, person_id)
-            ]
-        return self._leave[person_id]
+        try:
+            return self._leave[person_id]
+        except KeyError:
+            pass
+        leave = self._leave[person_id] = [
+            (b, e, c) for b, e, c in _stored_leave(self.session, person_id)
+        ]
+        return leave
 
     # -- batched effects ------------------------------------------------------------------
     def _new_person(self, data: PersonData) -> PersonRef:
