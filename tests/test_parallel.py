@@ -28,20 +28,35 @@ def outcome(service: Service, path: Path, *, test: bool, parallel: bool) -> tupl
     return v.result, v.total, v.accepted, v.rejected, findings, assignments
 
 
-def test_reading_in_a_second_process_changes_nothing(
-    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def generated(
+    tmp_path: Path, reports: int, monthly_faulty: float, annual_faulty: float
+) -> tuple[Path, Path]:
+    """A monthly file of Anmeldungen at two offices and the annual file that rests on it."""
     generate = load_generator()
     monthly = generate.generate(
-        generate.Plan(reports=300, kind="monthly", year=2025, faulty_share=0.05, offices=2),
+        generate.Plan(
+            reports=reports, kind="monthly", year=2025, faulty_share=monthly_faulty, offices=2
+        ),
         tmp_path / "monat.xml",
     )
     annual = generate.generate(
         generate.Plan(
-            reports=300, kind="annual", year=2025, faulty_share=0.05, file_number=2, offices=2
+            reports=reports,
+            kind="annual",
+            year=2025,
+            faulty_share=annual_faulty,
+            file_number=2,
+            offices=2,
         ),
         tmp_path / "jahr.xml",
     )
+    return monthly, annual
+
+
+def test_reading_in_a_second_process_changes_nothing(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monthly, annual = generated(tmp_path, 300, 0.05, 0.05)
     split = 0
     reading_elsewhere = checker.FileCheck._reading_elsewhere
 
@@ -79,17 +94,7 @@ def test_the_report_checks_give_the_same_findings_in_either_process(
     """The reading process leaves a batch's stateless checks to the receiver, or not: the
     protocol is the same. The pass runs as in two processes, events encoded and decoded, but in
     this one, so that the choice can be dictated batch by batch."""
-    generate = load_generator()
-    monthly = generate.generate(
-        generate.Plan(reports=240, kind="monthly", year=2025, faulty_share=0, offices=2),
-        tmp_path / "monat.xml",
-    )
-    annual = generate.generate(
-        generate.Plan(
-            reports=240, kind="annual", year=2025, faulty_share=0.1, file_number=2, offices=2
-        ),
-        tmp_path / "jahr.xml",
-    )
+    monthly, annual = generated(tmp_path, 240, 0, 0.1)
     assert outcome(service, monthly, test=False, parallel=False)[0] == "fehlerfrei"
     monkeypatch.setattr(checker, "BATCH", 25)
     serial = outcome(service, annual, test=True, parallel=False)
