@@ -19,6 +19,7 @@ from types import ModuleType
 import pytest
 from rich.console import Console
 from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session
 
 from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
@@ -26,6 +27,7 @@ from ingest.progress import ProgressWriter, clear_progress, read_progress
 from ingest.samples.builder import FileBuilder, Node, PersonSeed, period_node
 from ingest.settings import Settings
 from ingest.storing import bulk
+from ingest.storing.db import Checkpoint, commit_without_checkpoint, make_engine, session_factory
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
 from ingest.storing.state import StoredState
 from ingest.validating import checker
@@ -478,3 +480,38 @@ def test_the_text_of_a_day_is_remembered_within_a_bound(monkeypatch: pytest.Monk
     days = [date(2026, 2, n) for n in range(1, 13)]
     assert [bulk.day(d) for d in days] == [d.isoformat() for d in days]
     assert 0 < len(bulk._DAYS) <= 5
+
+
+def test_a_large_commit_leaves_its_checkpoint_to_a_thread(settings: Settings) -> None:
+    """SQLite: the commit of a large delivery does not copy the write-ahead log into the
+    database (the protocol does not wait for that); `Checkpoint` does it on a thread of its own.
+    A plain commit of the same size checkpoints by itself."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log")
+    engine = make_engine(settings, writer=True)
+    sessions = session_factory(engine)
+    assert engine.url.database is not None
+    database = Path(engine.url.database)
+
+    def grow(commit: Callable[[Session], None]) -> None:  # 2,000 pages: twice the threshold
+        with sessions() as session:
+            session.execute(text("CREATE TABLE IF NOT EXISTS filler (x BLOB)"))
+            session.execute(
+                text(
+                    "INSERT INTO filler WITH RECURSIVE n(i) AS "
+                    "(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) "
+                    "SELECT randomblob(4000) FROM n"
+                )
+            )
+            commit(session)
+
+    before = database.stat().st_size
+    grow(commit_without_checkpoint)
+    assert database.stat().st_size == before  # all of it still in the log
+    with engine.connect() as connection:  # the pool gave the connection its default back
+        assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    Checkpoint(engine).wait()
+    checkpointed = database.stat().st_size
+    assert checkpointed > before + 4_000_000
+    grow(Session.commit)
+    assert database.stat().st_size > checkpointed + 4_000_000
