@@ -19,6 +19,10 @@ how long a 10-report file dropped into an inbox takes until its protocol is in t
     .venv/bin/python bench/run.py --sizes 10000,100000
     .venv/bin/python bench/run.py --sizes 100000 --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run.py --latency
+    .venv/bin/python bench/run.py --sizes 1000000 --annual-runs 5   # the annual file 5 times
+
+With ``--annual-runs N`` the annual file is ingested N times, each time on a fresh copy of the
+home (and, with ``--postgres``, of the database) as the monthly file left it.
 
 Results and the machine they were measured on: docs/benchmarks.md.
 """
@@ -35,8 +39,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,17 +135,12 @@ def postgres_database(url: str | None) -> Iterator[str | None]:
     if url is None:
         yield None
         return
-    import psycopg
-
     name = f"zvk_bench_{uuid.uuid4().hex[:8]}"
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _admin(url, f'CREATE DATABASE "{name}"')
     try:
         yield url.rsplit("/", 1)[0] + "/" + name
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -196,18 +195,81 @@ HEADER = (
 )
 
 
+def compare(
+    label: str, size: int, path: Path, home: Path, env: dict[str, str], runs: list[str]
+) -> None:
+    """Time xmllint and then `zvk ingest` on ``path``; print and keep the table row."""
+    ref = timed(["xmllint", "--stream", "--noout", "--schema", str(SCHEMA), str(path)])
+    ours = timed([*ZVK, "--home", str(home), "ingest", str(path)], env)
+    if ours.status not in (0, 1):
+        raise SystemExit(f"zvk ingest failed ({ours.status}):\n{ours.output[-3000:]}")
+    runs.append(row(label, size, path, ref, ours))
+    print(runs[-1], flush=True)
+
+
 def measure(size: int, args: argparse.Namespace, db_url: str | None) -> list[str]:
     monthly, annual = files_for(size, args.faulty_share, args.workdir, args.year)
-    lines = []
+    lines: list[str] = []
     with fresh_home(db_url) as (home, env):
-        for label, path in (("monthly (Anmeldungen)", monthly), ("annual", annual)):
-            ref = timed(["xmllint", "--stream", "--noout", "--schema", str(SCHEMA), str(path)])
-            ours = timed([*ZVK, "--home", str(home), "ingest", str(path)], env)
-            if ours.status not in (0, 1):
-                raise SystemExit(f"zvk ingest failed ({ours.status}):\n{ours.output[-3000:]}")
-            lines.append(row(label, size, path, ref, ours))
-            print(lines[-1], flush=True)
+        compare("monthly (Anmeldungen)", size, monthly, home, env, lines)
+        if args.annual_runs == 1:
+            compare("annual", size, annual, home, env, lines)
+            return lines
+        # Each run on a copy of the state after the monthly file (home and database), so that
+        # the runs are alike: none follows the monthly file's writes directly.
+        with snapshot(home, db_url) as restore:
+            for n in range(1, args.annual_runs + 1):
+                with restore() as (copy, url):
+                    run_env = {**env, "ZVK_DB__URL": url} if url else env
+                    compare(f"annual, run {n}", size, annual, copy, run_env, lines)
     return lines
+
+
+@contextmanager
+def snapshot(
+    home: Path, db_url: str | None
+) -> Iterator[Callable[[], AbstractContextManager[tuple[Path, str | None]]]]:
+    """The home as it is now, and on PostgreSQL its database as a template; ``restore()``
+    gives a fresh copy of both for one run and removes it afterwards."""
+    saved = home.parent / "snapshot"
+    shutil.copytree(home, saved, symlinks=True)
+    template = None
+    if db_url:
+        template = f"{db_url.rsplit('/', 1)[1]}_snapshot"
+        _admin(db_url, f'CREATE DATABASE "{template}" TEMPLATE "{db_url.rsplit("/", 1)[1]}"')
+
+    @contextmanager
+    def restore() -> Iterator[tuple[Path, str | None]]:
+        copy = home.parent / f"run-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(saved, copy, symlinks=True)
+        url = None
+        if db_url and template:
+            name = f"{template}_{copy.name[4:]}"
+            _admin(db_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            url = db_url.rsplit("/", 1)[0] + "/" + name
+        try:
+            os.sync()  # the copy's pages written back before the clock starts
+            yield copy, url
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+            if url:
+                _admin(db_url, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    try:
+        yield restore
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
+        if db_url and template:
+            _admin(db_url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+
+
+def _admin(db_url: str, statement: str) -> None:
+    """A statement outside any transaction, on the server of ``db_url``."""
+    import psycopg
+
+    admin = db_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(statement)  # names made by this script, not input
 
 
 def latency(args: argparse.Namespace, drops: int = 20) -> list[float]:
@@ -259,6 +321,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", metavar="URL", help="SQLAlchemy URL of a server database")
     parser.add_argument("--latency", action="store_true", help="drop-to-protocol latency only")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument(
+        "--annual-runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="ingest the annual file N times, each on a copy of the state after the monthly one",
+    )
     args = parser.parse_args(argv)
     if args.latency:
         seconds = latency(args)
