@@ -107,6 +107,11 @@ class Reader:
             no_network=True,
             huge_tree=False,
             remove_blank_text=False,
+            # Comments and processing instructions carry nothing for us (the schema ignores
+            # them); without them in the tree the children of an element are elements only,
+            # and a field's text is its whole text even where a comment stood inside it.
+            remove_comments=True,
+            remove_pis=True,
             recover=False,
         )
         root: etree._Element | None = None
