@@ -36,7 +36,7 @@ from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
 from ingest.storing.registry import find_sender
 from ingest.storing.state import StoredChecks
 from ingest.validating.booking_keys import load_booking_keys
-from ingest.validating.checker import FileCheck, prepare_reading
+from ingest.validating.checker import FileCheck, prepare_reading, read_elsewhere
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
@@ -155,8 +155,7 @@ class Service:
         self, source: Path, *, sender_number: str, test: bool, channel: str = "cli"
     ) -> Verdict:
         """Receive and process a file in the foreground (waits while another worker is busy)."""
-        threshold = self.settings.intake.parallel_min_bytes
-        if threshold is not None and source.stat().st_size >= threshold:
+        if read_elsewhere(self.settings, source.stat().st_size):
             prepare_reading()  # meanwhile the file is copied and hashed
         delivery_id = self.receive(
             source, sender_number=sender_number, test=test, channel=channel, keep_source=True

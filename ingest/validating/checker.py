@@ -181,8 +181,7 @@ class FileCheck:
         if problem is not None:
             out.findings.append(self._frame_finding(problem))
             return out
-        threshold = self.settings.intake.parallel_min_bytes
-        split = self.hooks is not None and threshold is not None and self.size >= threshold
+        split = self.hooks is not None and read_elsewhere(self.settings, self.size)
         try:
             with relaxed_gc():
                 for event in self._reading_elsewhere() if split else self.read():
@@ -447,6 +446,12 @@ def _reading_context() -> multiprocessing.context.ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     return context
+
+
+def read_elsewhere(settings: Settings, size: int) -> bool:
+    """Whether a file of ``size`` bytes is read in a second process (`parallel_min_bytes`)."""
+    threshold = settings.intake.parallel_min_bytes
+    return threshold is not None and size >= threshold
 
 
 def prepare_reading() -> None:
