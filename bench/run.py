@@ -197,7 +197,7 @@ HEADER = (
 
 def compare(
     label: str, size: int, path: Path, home: Path, env: dict[str, str], runs: list[str]
-) -> None:
+) -> tuple[Timing, Timing]:
     """Time xmllint and then `zvk ingest` on ``path``; print and keep the table row."""
     ref = timed(["xmllint", "--stream", "--noout", "--schema", str(SCHEMA), str(path)])
     ours = timed([*ZVK, "--home", str(home), "ingest", str(path)], env)
@@ -205,6 +205,23 @@ def compare(
         raise SystemExit(f"zvk ingest failed ({ours.status}):\n{ours.output[-3000:]}")
     runs.append(row(label, size, path, ref, ours))
     print(runs[-1], flush=True)
+    return ref, ours
+
+
+def summary(pairs: list[tuple[Timing, Timing]]) -> str:
+    """The medians of repeated runs: of each run's ratio, and of each side's seconds.
+
+    On a shared machine xmllint's own time varies as much as ours, so a single run's ratio
+    says as much about the machine as about the code; both medians are given.
+    """
+    ratios = [ours.seconds / ref.seconds for ref, ours in pairs]
+    ref_median = statistics.median(ref.seconds for ref, _ in pairs)
+    ours_median = statistics.median(ours.seconds for _, ours in pairs)
+    return (
+        f"{len(pairs)} runs: median ratio {statistics.median(ratios):.2f} "
+        f"(range {min(ratios):.2f}–{max(ratios):.2f}); median seconds {ours_median:.1f} "
+        f"against {ref_median:.1f} ({ours_median / ref_median:.2f})"
+    )
 
 
 def measure(size: int, args: argparse.Namespace, db_url: str | None) -> list[str]:
@@ -217,11 +234,14 @@ def measure(size: int, args: argparse.Namespace, db_url: str | None) -> list[str
             return lines
         # Each run on a copy of the state after the monthly file (home and database), so that
         # the runs are alike: none follows the monthly file's writes directly.
+        pairs: list[tuple[Timing, Timing]] = []
         with snapshot(home, db_url) as restore:
             for n in range(1, args.annual_runs + 1):
                 with restore() as (copy, url):
                     run_env = {**env, "ZVK_DB__URL": url} if url else env
-                    compare(f"annual, run {n}", size, annual, copy, run_env, lines)
+                    pairs.append(compare(f"annual, run {n}", size, annual, copy, run_env, lines))
+        lines.append(summary(pairs))
+        print(lines[-1], flush=True)
     return lines
 
 
