@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,12 +25,23 @@ CONFIG_FILE = "zvk.toml"
 DEFAULT_HOME = Path("~/.local/share/zvk")
 
 
-class DbSettings(BaseModel):
+class _Section(BaseModel):
+    """A section of ``zvk.toml`` (``ZVK_<SECTION>__<KEY>``): a key it does not know is a
+    mistake, reported like a wrong value, never silently ignored (``[db] urll = …`` would
+    otherwise leave the service on SQLite)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class DbSettings(_Section):
     url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the database; empty means SQLite at <home>/zvk.sqlite3.",
     )
-    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    echo: bool = Field(
+        default=False,
+        description="Log every SQL statement, without its values (debugging only).",
+    )
     random_page_cost: float | None = Field(
         default=1.1,
         description="PostgreSQL: the planner's `random_page_cost` inside a delivery's "
@@ -39,7 +50,7 @@ class DbSettings(BaseModel):
     )
 
 
-class IntakeSettings(BaseModel):
+class IntakeSettings(_Section):
     max_file_bytes: int = Field(
         default=2 * 1024**3, description="Largest file accepted (ZVDA005 above it)."
     )
@@ -65,7 +76,7 @@ class IntakeSettings(BaseModel):
     )
 
 
-class ChecksSettings(BaseModel):
+class ChecksSettings(_Section):
     clock_skew_seconds: int = Field(
         default=300, description="Tolerance for `Erstellt` after the time of receipt (ZVVO054)."
     )
@@ -79,7 +90,7 @@ class ChecksSettings(BaseModel):
     )
 
 
-class SftpSettings(BaseModel):
+class SftpSettings(_Section):
     enabled: bool = Field(default=True, description="Start the SFTP server with `zvk serve`.")
     host: str = Field(
         default="127.0.0.1",
@@ -139,7 +150,7 @@ class SftpSettings(BaseModel):
     )
 
 
-class ReconcileSettings(BaseModel):
+class ReconcileSettings(_Section):
     """Payments, nightly reconciliation, pension points and evaluations (docs/reconciliation.md)."""
 
     enabled: bool = Field(
@@ -200,7 +211,7 @@ class ReconcileSettings(BaseModel):
     )
 
 
-class LogSettings(BaseModel):
+class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level written to the log."
     )

@@ -135,6 +135,7 @@ def test_check_needs_no_home(tmp_path: Path) -> None:
     assert "ZVME088" in text.stdout and "teilweise_abgewiesen" in text.stdout
     xml = zvk(None, "check", "--format", "xml", str(path), env=env)
     assert xml.stdout.startswith("<?xml") and 'Code="ZVME088"' in xml.stdout
+    assert zvk(None, "check", "--format", "XML", str(path), env=env).stdout == xml.stdout
     assert not (tmp_path / "nowhere").exists()
 
 
@@ -158,6 +159,7 @@ def test_check_needs_no_home(tmp_path: Path) -> None:
             "999999",
         ),
         ("deliveries", "show", "nope"),
+        ("--home", "", "deliveries", "list"),
         ("deliveries", "list", "--ergebnis", "gut"),
         ("check", "--format", "pdf", "x.xml"),
         ("export", "meldungen", "--format", "xlsx"),
@@ -214,3 +216,52 @@ def test_ingest_without_sender_cannot_read_absender(home: Path, tmp_path: Path) 
     assert done.returncode == 2 and "--sender" in done.stderr
     done = zvk(home, "ingest", "--sender", "66667777", str(path))
     assert done.returncode == 1 and "abgewiesen" in done.stdout
+
+
+@pytest.mark.parametrize("sender", ["../../elsewhere", "12345678", "abc"])
+def test_ingest_for_a_sender_that_is_not_registered_is_refused(
+    home: Path, tmp_path: Path, sender: str
+) -> None:
+    """--sender names an inbox: one that no registered sender has is a mistake in the command.
+    Nothing is received, and no folder is made for it, inside the home or outside."""
+    b = FileBuilder(file_number=1)
+    b.anmeldung(1)
+    path = b.write(tmp_path / "a.xml")
+    done = zvk(home, "ingest", "--sender", sender, str(path))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert f"--sender {sender} is not a registered sender" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in (home / "outbox").iterdir()) == ["66667777"]
+    assert not (tmp_path / "elsewhere").exists() and not (home.parent / "elsewhere").exists()
+    assert "a.xml" not in zvk(home, "deliveries", "list").stdout
+
+
+def test_ingest_checks_every_file_before_it_processes_one(home: Path, tmp_path: Path) -> None:
+    """A file in the middle whose sender cannot be told stops the command before the first
+    file is processed, not after it: exit status 2 names the file, and nothing is committed."""
+    first = FileBuilder(file_number=1)
+    first.anmeldung(1)
+    stranger = FileBuilder(file_number=1, sender="76641777")  # valid, not registered
+    stranger.anmeldung(2)
+    last = FileBuilder(file_number=2)
+    last.anmeldung(3)
+    empty = tmp_path / "leer.xml"
+    empty.write_bytes(b"")
+    paths = [
+        first.write(tmp_path / "eins.xml"),
+        empty,
+        stranger.write(tmp_path / "fremd.xml"),
+        last.write(tmp_path / "zwei.xml"),
+    ]
+    done = zvk(home, "ingest", *map(str, paths))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "leer.xml: the Absender cannot be read" in done.stderr
+    assert "fremd.xml: the Absender 76641777 is not a registered sender" in done.stderr
+    assert "eins.xml" not in done.stderr and "zwei.xml" not in done.stderr
+    assert done.stdout == ""
+    listed = zvk(home, "deliveries", "list").stdout
+    assert not any(name in listed for name in ("eins.xml", "leer.xml", "zwei.xml"))
+    # without the two, the others go through as usual
+    done = zvk(home, "ingest", str(paths[0]), str(paths[3]))
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == ["eins.xml", "zwei.xml"]

@@ -64,3 +64,25 @@ def test_config_show_masks_the_password_and_follows_the_environment(tmp_path: Pa
     assert shown["db"]["url"] == "postgresql+psycopg://zvk:***@db.example:5432/zvk"
     assert shown["sftp"]["port"] == 2022
     assert set(shown) == set(Settings.model_fields)
+
+
+def test_an_unknown_key_in_a_section_stops_the_command(tmp_path: Path) -> None:
+    """A misspelt key in the file or the environment is a configuration mistake (exit 2 with
+    the key named), not a setting that is silently left at its default."""
+    for toml, env in (
+        ('[db]\nurll = "postgresql+psycopg://zvk@db.example/zvk"\n', {}),
+        ("", {"ZVK_SFTP__PROT": "2022"}),
+        ("[log]\njson_output = false\n", {}),
+    ):
+        (tmp_path / "zvk.toml").write_text(toml, encoding="utf-8")
+        done = subprocess.run(
+            [*ZVK, "--home", str(tmp_path), "config", "show"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 2, (toml, env, done.stdout)
+        key = "db.urll" if "urll" in toml else "sftp.prot" if env else "log.json_output"
+        assert f"setting {key}:" in done.stderr and "Traceback" not in done.stderr

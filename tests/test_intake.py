@@ -8,9 +8,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import SENDER
 from sqlalchemy import select
 
+from ingest.errors import UsageError
 from ingest.pipeline import Service
 from ingest.receiving import intake
 from ingest.samples.builder import FileBuilder
@@ -98,3 +100,18 @@ def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Sett
     assert intake.pending_arrivals(settings) == []
     assert young.exists()
     assert not old.exists()
+
+
+def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The sender number names the outbox folder; anything but eight digits is refused before
+    a note or a copy is made, so no caller can make the service write outside its home."""
+    source = FileBuilder(file_number=1).write(tmp_path / "monat.xml")
+    for bad in ("../../elsewhere", "6666777", "666677770", "6666777x", ""):
+        with pytest.raises(UsageError, match="not a Betriebsnummer"):
+            intake.claim(
+                settings, source, sender_number=bad, test=False, channel="cli", keep_source=True
+            )
+    assert source.exists()
+    assert not settings.spool.exists() or not any(settings.spool.iterdir())

@@ -1010,8 +1010,8 @@ def test_valid_histories_are_committed(service, deliver, fund, data) -> None:
         assert end == (life.leaving.end if life.leaving else None)
         if person.with_rvnr:
             assert rvnr_stored == person.rvnr
-        # Registered without RVNR: whether the fund keeps the RVNR reported later is
-        # test_scenario.py's concern (xfail there).
+        # Registered without RVNR: that the fund keeps the RVNR reported later is
+        # test_scenario.py's concern (test_rvnr_reported_later_identifies_the_person).
 
 
 def _statement(draw: Draw, insured_count: int) -> dict[str, Decimal]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from ingest.cli.progressbar import progress_bar
 from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service, grade
-from ingest.storing.registry import add_member
+from ingest.storing.registry import add_member, find_sender
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import load_catalogue
 from ingest.validating.peek import peek_sender
@@ -90,12 +92,10 @@ def ingest(
     """
     settings = settings_of(ctx)
     service = Service.open(settings)
+    senders = _senders_of(service, files, sender)
     worst = 0
     with progress_bar(enabled=sys.stderr.isatty()) as bar:
-        for path in files:
-            sender_number = sender or peek_sender(path)
-            if sender_number is None:
-                fail(f"{path}: the Absender cannot be read from the file; name it with --sender")
+        for path, sender_number in zip(files, senders, strict=True):
             service.on_progress = bar.listener(path.name)
             verdict = service.ingest(path, sender_number=sender_number, test=test)
             bar.done()
@@ -103,6 +103,39 @@ def ingest(
             if verdict.result not in OK_RESULTS:
                 worst = 1
     raise typer.Exit(worst)
+
+
+def _senders_of(service: Service, files: list[Path], sender: str | None) -> list[str]:
+    """The sender of each file, every file checked before the first is processed.
+
+    A file can only arrive in the inbox of a registered sender, so a sender that is not
+    registered (or a file whose Absender cannot be read, without --sender) is a mistake in the
+    command: exit status 2 and nothing processed, rather than some files committed first.
+    """
+    with service.sessions() as session:
+        if sender is not None and find_sender(session, sender) is None:
+            fail(f"--sender {sender} is not a registered sender (zvk senders list)")
+        problems: list[str] = []
+        senders: list[str] = []
+        for path in files:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                problems.append(f"{path}: not a regular file")
+                continue
+            number = sender or peek_sender(path)
+            if number is None:
+                problems.append(
+                    f"{path}: the Absender cannot be read; name the sender with --sender"
+                )
+            elif sender is None and find_sender(session, number) is None:
+                problems.append(
+                    f"{path}: the Absender {number} is not a registered sender; register it "
+                    "(zvk senders add) or name the sender with --sender"
+                )
+            else:
+                senders.append(number)
+    if problems:
+        fail("; ".join(problems) + " (no file was processed)")
+    return senders
 
 
 @app.command()
@@ -119,6 +152,7 @@ def check(
 
     Example: zvk check --format xml monat-2026-10.xml
     """
+    output_format = output_format.lower()  # the option is case-insensitive: XML is xml
     if output_format not in ("text", "xml"):
         fail("--format must be text or xml")
     settings = settings_of(ctx)

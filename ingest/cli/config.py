@@ -111,5 +111,8 @@ def config_show(ctx: typer.Context) -> None:
 
 @config_app.command("reference")
 def config_reference() -> None:
-    """Every setting with its environment variable, default and meaning (Markdown)."""
+    """Every setting with its environment variable, default and meaning (Markdown).
+
+    Example: zvk config reference > docs/configuration.md
+    """
     typer.echo(reference(), nl=False)

@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 HomeOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--home",
         help="Home folder of the installation (default: $ZVK_HOME, else ~/.local/share/zvk).",
@@ -49,7 +49,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 @app.callback()
 def main(ctx: typer.Context, home: HomeOption = None) -> None:
     """Example: zvk --home /srv/zvk deliveries list --ergebnis abgewiesen"""
-    ctx.find_root().meta["zvk.home"] = home
+    if home is not None and not home.strip():
+        fail("--home is empty: name the home folder")  # Path("") would be the working directory
+    ctx.find_root().meta["zvk.home"] = Path(home) if home is not None else None
 
 
 def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:

@@ -100,6 +100,9 @@ def claim(
     With ``keep_source`` the file is copied (``zvk ingest`` of an operator's file), otherwise
     it is moved out of the inbox.
     """
+    if not (len(sender_number) == 8 and sender_number.isdigit()):
+        # it names the sender's outbox folder: never a path of its own
+        raise UsageError(f"sender {sender_number!r} is not a Betriebsnummer")
     info = os.lstat(source)
     if not stat.S_ISREG(info.st_mode):
         raise NotARegularFile(str(source))
