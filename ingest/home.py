@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.errors import ConfigurationError
+from ingest.logs import ensure_log_key
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, migrate
 
@@ -32,10 +34,12 @@ CONFIG_TEMPLATE = """\
 
 
 def initialise(settings: Settings) -> list[str]:
-    """Create what is missing (folders, configuration, schema, host keys); say what was done,
-    a line each."""
+    """Create what is missing (folders, configuration, schema, host keys, the logs' pseudonym
+    key); say what was done, a line each."""
     made: list[str] = []
     home = settings.home
+    if home.exists() and not home.is_dir():
+        raise ConfigurationError(f"home {home} is not a folder")
     if not home.exists():
         made.append(f"created {home}")
     home.mkdir(parents=True, exist_ok=True)
@@ -52,6 +56,7 @@ def initialise(settings: Settings) -> list[str]:
     if migrated is not None:
         made.append(migrated)
     made.extend(f"created {key}" for key in ensure_host_keys(settings.keys))
+    made.extend(f"created {key}" for key in ensure_log_key(settings.keys))
     return made
 
 

@@ -2,15 +2,22 @@
 
 Every log call goes through :func:`redact_personal_data`, which replaces the values of keys that
 can carry personal data by a short keyed hash, so that two lines about the same person can still be
-matched by an operator while the name or number itself does not appear.
+matched by an operator while the name or number itself does not appear. The key is the home's
+``keys/log_pseudonym_key`` (made by ``zvk init``): without it, a birth date or a ten-digit
+number could be found again by hashing every possible value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import hmac
 import logging
+import os
+import secrets
 import sys
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -34,9 +41,27 @@ PERSONAL_KEYS = frozenset(
 )
 
 
+LOG_KEY_FILE = "log_pseudonym_key"
+# Until configure() reads the home's key: one of this process's own (tokens then match only
+# within the process, and still cannot be reversed).
+_key = secrets.token_bytes(32)
+
+
+def ensure_log_key(folder: Path) -> list[str]:
+    """Make the home's pseudonym key once (readable by the service's user only)."""
+    path = folder / LOG_KEY_FILE
+    if path.exists():
+        return []
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+        out.write(secrets.token_bytes(32))
+    return [f"keys/{LOG_KEY_FILE}"]
+
+
 def pseudonym(value: object) -> str:
-    """A stable, non-reversible short token for a personal value."""
-    digest = hashlib.sha256(f"zvk-log:{value}".encode()).hexdigest()
+    """A stable short token for a personal value: an HMAC with the home's key, so that it
+    cannot be reversed by trying every possible value."""
+    digest = hmac.new(_key, str(value).encode(), hashlib.sha256).hexdigest()
     return f"~{digest[:12]}"
 
 
@@ -51,6 +76,9 @@ def redact_personal_data(
 
 def configure(settings: Settings, stream: Any = None) -> None:
     """Configure structlog and route the standard library's loggers through it."""
+    global _key
+    with contextlib.suppress(OSError):  # no home yet (or no key): this process's own key
+        _key = (settings.keys / LOG_KEY_FILE).read_bytes()
     level = getattr(logging, settings.log.level)
     renderer: Any = (
         structlog.processors.JSONRenderer()

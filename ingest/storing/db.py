@@ -107,7 +107,9 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     """An engine on the installation's database; ``writer`` for the processing pipeline."""
     url = settings.database_url
     try:
-        engine = create_engine(url, echo=settings.db.echo, future=True)
+        # hide_parameters: an error's message (which the log keeps) and `db.echo` show the
+        # statement without its values, which are names, birth dates and insurance numbers
+        engine = create_engine(url, echo=settings.db.echo, hide_parameters=True, future=True)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ConfigurationError(f"db.url: {exc}") from None
     if engine.dialect.name == "sqlite":
@@ -162,6 +164,8 @@ def schema_revisions(engine: Engine, tables: set[str] | None = None) -> set[str]
 
 def open_database(settings: Settings, *, writer: bool = False) -> Engine:
     """The engine of an initialised installation; a clear error when `zvk init` is missing."""
+    if settings.home.exists() and not settings.home.is_dir():
+        raise ConfigurationError(f"home {settings.home} is not a folder")
     if not settings.home.is_dir():
         raise ConfigurationError(f"home {settings.home} does not exist: run `zvk init` first")
     engine = make_engine(settings, writer=writer)
