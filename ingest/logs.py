@@ -15,12 +15,15 @@ import hmac
 import logging
 import os
 import secrets
+import sqlite3
 import sys
+import traceback
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import StatementError
 
 from ingest.settings import Settings
 
@@ -74,6 +77,71 @@ def redact_personal_data(
     return event_dict
 
 
+def database_errors_without_values(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Log a database error by its traceback and a message without the values it quotes.
+
+    The engine hides a statement's parameters (``hide_parameters``), but PostgreSQL quotes
+    values itself, in the message's DETAIL: "Key (versicherungsnummer)=(…) already exists",
+    "Failing row contains (…)". When an exception or one it was raised from is a database
+    error, each is written with its kind, its SQLSTATE and the names of the constraint, table
+    and column. An SQLite message names only those anyway, and is kept.
+    """
+    exc_info = event_dict.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if not isinstance(error, BaseException):
+        return event_dict
+    chain: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in chain:
+        chain.append(link)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+    if not any(_database_error(e) for e in chain):
+        return event_dict
+    parts = []
+    for link in reversed(chain):  # the first cause first, as Python prints them
+        parts.append(
+            "Traceback (most recent call last):\n"
+            + "".join(traceback.format_tb(link.__traceback__))
+            + f"{type(link).__module__}.{type(link).__qualname__}: {_message(link)}\n"
+        )
+    del event_dict["exc_info"]
+    event_dict["exception"] = "\nThe above exception led to the following:\n\n".join(parts)
+    return event_dict
+
+
+def _database_error(error: BaseException) -> bool:
+    return isinstance(error, StatementError) or hasattr(error, "diag")  # psycopg's errors
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, StatementError):
+        orig = error.orig
+        return _message(orig) if orig is not None else "(statement failed)"
+    diag = getattr(error, "diag", None)
+    if diag is None:
+        return str(error) if isinstance(error, sqlite3.Error) or not _quotes(error) else "…"
+    named = [
+        f"{what} {name}"
+        for what, name in (
+            ("SQLSTATE", getattr(error, "sqlstate", None)),
+            ("constraint", diag.constraint_name),
+            ("table", diag.table_name),
+            ("column", diag.column_name),
+        )
+        if name
+    ]
+    return ", ".join(named) or "(values left out)"
+
+
+def _quotes(error: BaseException) -> bool:
+    """Whether a message of ours may carry a database error's text (it is then left out)."""
+    return any(_database_error(e) for e in (error.__cause__, error.__context__) if e)
+
+
 def configure(settings: Settings, stream: Any = None) -> None:
     """Configure structlog and route the standard library's loggers through it."""
     global _key
@@ -91,6 +159,7 @@ def configure(settings: Settings, stream: Any = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal_data,
+        database_errors_without_values,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

@@ -42,14 +42,35 @@ def test_personal_values_become_tokens_keyed_with_the_home(settings: Settings) -
     logs.configure(settings, io.StringIO())
 
 
-def test_a_database_error_shows_the_statement_without_its_values(settings: Settings) -> None:
-    """The message of a failed statement is what `log.exception` writes: no names in it."""
+def test_a_database_error_is_logged_without_the_values_it_quotes(settings: Settings) -> None:
+    """A failed statement as `log.exception` writes it: its traceback and the kind of error,
+    but neither SQLAlchemy's parameters nor what the database quotes of the row (PostgreSQL's
+    "Failing row contains (…)"), also when another exception was raised from it."""
     engine = make_engine(settings)
+    stream = io.StringIO()
+    logs.configure(settings, stream)
+    log = logs.get_logger("test")
     with pytest.raises(IntegrityError) as failed, engine.begin() as connection:
         connection.execute(
             text("INSERT INTO persons (id, family_name) VALUES (:id, :name)"),
             {"id": 1, "name": "Mustermann"},
         )
-    assert "Mustermann" not in str(failed.value)
-    assert "hide_parameters" in str(failed.value)  # SQLAlchemy says the values were left out
     engine.dispose()
+    assert "hide_parameters" in str(failed.value)  # SQLAlchemy's part: the values left out
+    try:
+        raise failed.value
+    except IntegrityError:
+        log.exception("could not store")
+    try:
+        raise RuntimeError(f"wrapped: {failed.value}") from failed.value
+    except RuntimeError:
+        log.exception("could not store either")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["event"] for line in lines] == ["could not store", "could not store either"]
+    for line in lines:
+        assert "Mustermann" not in json.dumps(line)
+        assert "Traceback (most recent call last)" in line["exception"]
+        assert "IntegrityError" in line["exception"]
+        assert "versicherungsnummer" in line["exception"]  # the column it is about
+    assert "RuntimeError: …" in lines[1]["exception"]
+    logs.configure(settings, io.StringIO())
