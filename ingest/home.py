@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.errors import ConfigurationError
 from ingest.logs import ensure_log_key
-from ingest.settings import Settings
+from ingest.settings import Settings, refuse_file_as_home
 from ingest.storing.db import make_engine, migrate
 
 FOLDERS = ("inbox", "outbox", "archive", "spool", "quarantine", "keys")
@@ -38,8 +37,7 @@ def initialise(settings: Settings) -> list[str]:
     key); say what was done, a line each."""
     made: list[str] = []
     home = settings.home
-    if home.exists() and not home.is_dir():
-        raise ConfigurationError(f"home {home} is not a folder")
+    refuse_file_as_home(home)
     if not home.exists():
         made.append(f"created {home}")
     home.mkdir(parents=True, exist_ok=True)

@@ -281,6 +281,12 @@ class Settings(BaseSettings):
         return self.db.url or f"sqlite:///{self.home / 'zvk.sqlite3'}"
 
 
+def refuse_file_as_home(home: Path) -> None:
+    """A home that exists must be a folder (a clear message instead of an OS error later)."""
+    if home.exists() and not home.is_dir():
+        raise ConfigurationError(f"home {home} is not a folder")
+
+
 def resolve_home(home: Path | str | None, environ: dict[str, str] | None = None) -> Path:
     """``--home``, else ``ZVK_HOME``, else the documented default."""
     env = os.environ if environ is None else environ

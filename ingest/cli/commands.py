@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import stat
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from ingest.cli.progressbar import progress_bar
 from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service, grade
+from ingest.receiving.intake import NotARegularFile, require_regular_file
 from ingest.storing.registry import add_member, find_sender
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import load_catalogue
@@ -118,8 +117,10 @@ def _senders_of(service: Service, files: list[Path], sender: str | None) -> list
         problems: list[str] = []
         senders: list[str] = []
         for path in files:
-            if not stat.S_ISREG(os.lstat(path).st_mode):
-                problems.append(f"{path}: not a regular file")
+            try:
+                require_regular_file(path)
+            except NotARegularFile as refused:
+                problems.append(str(refused))
                 continue
             number = sender or peek_sender(path)
             if number is None:

@@ -59,6 +59,12 @@ class NotARegularFile(UsageError):
         self.path = path
 
 
+def require_regular_file(path: Path) -> None:
+    """Raise :class:`NotARegularFile` unless ``path`` itself (not what it links to) is one."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise NotARegularFile(str(path))
+
+
 def new_delivery_id(now: datetime) -> str:
     """A LieferungsId: time of receipt plus randomness, sortable and easy to quote."""
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3).upper()}"
@@ -103,9 +109,7 @@ def claim(
     if not (len(sender_number) == 8 and sender_number.isdigit()):
         # it names the sender's outbox folder: never a path of its own
         raise UsageError(f"sender {sender_number!r} is not a Betriebsnummer")
-    info = os.lstat(source)
-    if not stat.S_ISREG(info.st_mode):
-        raise NotARegularFile(str(source))
+    require_regular_file(source)
     now = datetime.now(UTC)
     arrival = Arrival(
         delivery_id=new_delivery_id(now),

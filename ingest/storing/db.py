@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ConfigurationError
-from ingest.settings import Settings
+from ingest.settings import Settings, refuse_file_as_home
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -164,8 +164,7 @@ def schema_revisions(engine: Engine, tables: set[str] | None = None) -> set[str]
 
 def open_database(settings: Settings, *, writer: bool = False) -> Engine:
     """The engine of an initialised installation; a clear error when `zvk init` is missing."""
-    if settings.home.exists() and not settings.home.is_dir():
-        raise ConfigurationError(f"home {settings.home} is not a folder")
+    refuse_file_as_home(settings.home)
     if not settings.home.is_dir():
         raise ConfigurationError(f"home {settings.home} does not exist: run `zvk init` first")
     engine = make_engine(settings, writer=writer)
