@@ -108,7 +108,7 @@ def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
     """The sender number names the outbox folder; anything but eight digits is refused before
     a note or a copy is made, so no caller can make the service write outside its home."""
     source = FileBuilder(file_number=1).write(tmp_path / "monat.xml")
-    for bad in ("../../elsewhere", "6666777", "666677770", "6666777x", ""):
+    for bad in ("../../elsewhere", "6666777", "666677770", "6666777x", "", "６６６６７７７７"):
         with pytest.raises(UsageError, match="not a Betriebsnummer"):
             intake.claim(
                 settings, source, sender_number=bad, test=False, channel="cli", keep_source=True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import queue
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -24,9 +23,9 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from ingest.settings import Settings
+from ingest.validating.identifiers import sender_number_shaped
 
 log = structlog.stdlib.get_logger("ingest.dropfolder")
-_SENDER = re.compile(r"[0-9]{8}")
 TEST_FOLDER = "test"
 
 
@@ -53,7 +52,7 @@ def classify(inbox: Path, path: Path, ignore_suffixes: list[str]) -> Drop | None
         test = True
     else:
         return None
-    if not _SENDER.fullmatch(sender) or name.startswith("."):
+    if not sender_number_shaped(sender) or name.startswith("."):
         return None
     if any(name.lower().endswith(s) for s in ignore_suffixes):
         return None

@@ -26,6 +26,7 @@ from pathlib import Path
 from ingest.answering.outbox import write_atomically
 from ingest.errors import UsageError
 from ingest.settings import Settings
+from ingest.validating.identifiers import sender_number_shaped
 
 _CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -106,7 +107,7 @@ def claim(
     With ``keep_source`` the file is copied (``zvk ingest`` of an operator's file), otherwise
     it is moved out of the inbox.
     """
-    if not (len(sender_number) == 8 and sender_number.isdigit()):
+    if not sender_number_shaped(sender_number):
         # it names the sender's outbox folder: never a path of its own
         raise UsageError(f"sender {sender_number!r} is not a Betriebsnummer")
     require_regular_file(source)

@@ -10,7 +10,6 @@ when it has the shape of a Betriebsnummer (people type passwords into the name f
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -31,15 +30,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.receiving.sftp_uploads import Uploads
 from ingest.settings import Settings, SftpSettings
 from ingest.storing.credentials import key_allowed, password_matches
+from ingest.validating.identifiers import sender_number_shaped
 
 log = structlog.stdlib.get_logger("ingest.sftp")
-_ACCOUNT = re.compile(r"[0-9]{8}")
 _PRUNE_ABOVE = 10_000  # subjects kept before quiet ones are forgotten
 
 
 def loggable(username: str) -> str:
     """The login name for the log, or a placeholder when it could be a mistyped secret."""
-    return username if _ACCOUNT.fullmatch(username) else "<unbekannt>"
+    return username if sender_number_shaped(username) else "<unbekannt>"
 
 
 @dataclass
@@ -165,7 +164,7 @@ class SenderGate(paramiko.ServerInterface):
             return AUTH_FAILED
         try:
             with self.context.sessions() as session:
-                ok = bool(_ACCOUNT.fullmatch(username)) and check(session)
+                ok = sender_number_shaped(username) and check(session)
         except Exception:
             log.exception("sftp login check failed", method=method)
             return AUTH_FAILED

@@ -11,6 +11,7 @@ from datetime import date
 from enum import Enum
 
 _RVNR_SHAPE = re.compile(r"[0-9]{8}[A-Z][0-9]{3}")
+_SENDER_NUMBER = re.compile(r"[0-9]{8}")
 _RVNR_WEIGHTS = (2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1)
 
 # Area numbers (Bereichsnummern) of the pension insurance carriers.
@@ -120,6 +121,12 @@ def rvnr_matches_birth_date(rvnr: str, born: date) -> bool:
     """Whether the birth-date part agrees with ``born`` (00 day or month match anything)."""
     day, month, year = rvnr_birth_date(rvnr, born)
     return year == born.year % 100 and (month in (0, born.month)) and (day in (0, born.day))
+
+
+def sender_number_shaped(number: str) -> bool:
+    """Whether ``number`` has the shape of a Betriebsnummer, eight ASCII digits: the one rule
+    for what may name a sender's inbox, outbox or SFTP account (the check digit aside)."""
+    return _SENDER_NUMBER.fullmatch(number) is not None
 
 
 def betriebsnummer_valid(number: str) -> bool:
