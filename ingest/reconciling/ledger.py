@@ -2,10 +2,12 @@
 
 For every delivery the archived original must exist with the size the ledger recorded
 (``archivdatei_fehlt``, ``archivdatei_abweichend``); every file in the archive must belong to a
-delivery (``archivdatei_unbekannt``); an answered delivery must have its protocol
+delivery (``archivdatei_unbekannt``); an answered delivery must have its protocol in the
+sender's outbox unless the sender deleted it over SFTP, which is its acknowledgement
 (``protokoll_fehlt``); the reports stored for a delivery must be as many as it accepted, and
 none for a test or failed delivery (``meldungsanzahl_abweichend``); and no delivery may stay
-unfinished for longer than an hour (``lieferung_unerledigt``).
+unfinished (received, checking, or committed or rejected without its protocol) for longer than
+an hour (``lieferung_unerledigt``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from sqlalchemy.orm import Session
 
 from ingest.reconciling.checks import Found
 from ingest.settings import Settings
+from ingest.storing.credentials import OutboxAcknowledgement
 from ingest.storing.models import Delivery, DeliveryState, Report
 
+# Every state is named in exactly one of these sets (tests/test_reconcile_ledger.py checks it).
 IN_PROGRESS = {DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value}
-ANSWERED = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
+# Decided and stored, the protocol not yet written: unfinished too, but its reports count.
+UNANSWERED = {DeliveryState.COMMITTED.value, DeliveryState.REJECTED.value}
+# The protocol was written; an acknowledged one was deleted by the sender on purpose.
+ANSWERED = {DeliveryState.ANSWERED.value, DeliveryState.FAILED.value}
+ACKNOWLEDGED = {DeliveryState.ACKNOWLEDGED.value}
 STUCK_AFTER = timedelta(hours=1)
 
 
@@ -57,6 +65,12 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
     out: list[Found] = []
     known: set[Path] = set()
     now = now or datetime.now(UTC)
+    deleted: set[tuple[str, str]] = {
+        (sender, name)
+        for sender, name in session.execute(
+            select(OutboxAcknowledgement.sender_number, OutboxAcknowledgement.filename)
+        )
+    }
     for d in session.scalars(select(Delivery).order_by(Delivery.id)):
         archived = settings.home / d.archive_path
         known.add(archived.resolve())
@@ -75,14 +89,13 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
                         actual=size,
                     )
                 )
-        if d.state in IN_PROGRESS:
+        if d.state in IN_PROGRESS or d.state in UNANSWERED:
             received = d.received_at if d.received_at.tzinfo else d.received_at.replace(tzinfo=UTC)
             if now - received > STUCK_AFTER:
                 out.append(_found("lieferung_unerledigt", d, f"Zustand {d.state}"))
-            continue
-        if d.state in ANSWERED and (
-            not d.protocol_path or not (settings.home / d.protocol_path).is_file()
-        ):
+            if d.state in IN_PROGRESS:
+                continue
+        if d.state in ANSWERED and _protocol_missing(settings, d, deleted):
             out.append(_found("protokoll_fehlt", d, d.protocol_path or "-"))
         failed = d.state == DeliveryState.FAILED.value
         expected = 0 if d.test or failed else d.accepted
@@ -99,6 +112,18 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
             )
     out.extend(_unknown_files(settings, known, now))
     return out
+
+
+def _protocol_missing(settings: Settings, d: Delivery, deleted: set[tuple[str, str]]) -> bool:
+    """The protocol of an answered delivery is neither in the outbox nor deleted by the sender.
+
+    A failed delivery without a protocol path waits for ``zvk reprocess``; that is no loss.
+    """
+    if not d.protocol_path:
+        return d.state != DeliveryState.FAILED.value
+    if (settings.home / d.protocol_path).is_file():
+        return False
+    return (d.sender_number, Path(d.protocol_path).name) not in deleted
 
 
 def _unknown_files(settings: Settings, known: set[Path], now: datetime) -> list[Found]:
