@@ -222,4 +222,4 @@ def test_cli_payments_import(settings: Settings, database_url: str | None, tmp_p
     assert "neu=0 bereits_gebucht=3" in again.stdout
     listed = runner.invoke(app, [*home, "payments", "list", "--unzugeordnet"], env=env)
     assert listed.exit_code == 0
-    assert [line.split("\t")[3] for line in listed.stdout.splitlines()[1:]] == ["A3", "A2"]
+    assert [line.split("\t")[4] for line in listed.stdout.splitlines()[1:]] == ["A3", "A2"]

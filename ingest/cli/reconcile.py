@@ -94,11 +94,11 @@ def payments_list(
         query = query.where(Payment.billing_office_id.is_(None))
     with sessions_of(ctx)() as session:
         rows = list(session.scalars(query))
-    typer.echo("Buchungstag\tBetrag\tKonto\tReferenz\tMonat\tVerwendungszweck\tHinweis")
+    typer.echo("Buchungstag\tBetrag\tWährung\tKonto\tReferenz\tMonat\tVerwendungszweck\tHinweis")
     for p in rows:
         typer.echo(
-            f"{p.booking_date}\t{p.amount:.2f}\t{p.account}\t{p.bank_reference}\t{p.month or '-'}"
-            f"\t{p.remittance}\t{p.unmatched_reason or ''}"
+            f"{p.booking_date}\t{p.amount:.2f}\t{p.currency}\t{p.account}\t{p.bank_reference}"
+            f"\t{p.month or '-'}\t{p.remittance}\t{p.unmatched_reason or ''}"
         )
 
 

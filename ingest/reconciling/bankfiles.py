@@ -2,9 +2,13 @@
 
 camt.053 is read by namespace, whatever version of the listed ones the bank sends; only booked
 entries (status ``BOOK``) count. An entry that carries several transactions (a batch booking with
-one ``TxDtls`` each) becomes one :class:`BankEntry` per transaction. The CSV has the columns
-``buchungsdatum;betrag;verwendungszweck;auftraggeber`` (UTF-8, ``;``, German decimal comma
-allowed, dates as ``YYYY-MM-DD`` or ``DD.MM.YYYY``).
+one ``TxDtls`` each) becomes one :class:`BankEntry` per transaction, in the currency its own
+amount names. The CSV has the columns ``buchungsdatum;betrag;verwendungszweck;auftraggeber``
+(UTF-8, ``;``, dates as ``YYYY-MM-DD`` or ``DD.MM.YYYY``, amounts in EUR as :func:`csv_amount`
+reads them).
+
+Numbers and dates are read from ASCII digits only, in exactly the documented forms; anything
+else refuses the file with the CSV line or camt element, never a guess.
 
 An entry's identity is (account, bank reference, booking date, amount). The bank reference is
 ``AcctSvcrRef``, else ``NtryRef``; where a source has none (the CSV, some entries), a reference is
@@ -20,14 +24,23 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 
 from lxml import etree
 
 CAMT_NAMESPACE = re.compile(r"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.0([2-8])")
 CSV_COLUMNS = ("buchungsdatum", "betrag", "verwendungszweck", "auftraggeber")
 CSV_ACCOUNT = "CSV"
+EUR = "EUR"
+_CSV_AMOUNT = re.compile(
+    r"-?(?:[0-9]+(?:\.[0-9]{1,2})?|[0-9]+,[0-9]{1,2}|[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]{1,2})"
+)
+_CAMT_AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,5})?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_GERMAN_DATE = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4})")
+CENT = Decimal("0.01")
 _PARSER_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,
@@ -114,11 +127,10 @@ def _entries(
     if status != "BOOK":
         return []
     amount_node = entry.find("c:Amt", ns)
-    amount = _amount(amount_node.text if amount_node is not None else None, "Ntry/Amt")
-    currency = amount_node.get("Ccy", "EUR") if amount_node is not None else "EUR"
+    amount, currency = _amount(amount_node, "Ntry/Amt")
     sign = _sign(_text(entry, "c:CdtDbtInd", ns))
     booked = _text(entry, "c:BookgDt/c:Dt", ns) or (_text(entry, "c:BookgDt/c:DtTm", ns) or "")[:10]
-    booking_date = _date(booked, "Ntry/BookgDt")
+    booking_date = _iso_date(booked, "camt.053: Ntry/BookgDt")
     entry_ref = _text(entry, "c:AcctSvcrRef", ns) or _text(entry, "c:NtryRef", ns)
     details = entry.findall("c:NtryDtls/c:TxDtls", ns)
     if len(details) <= 1:
@@ -134,9 +146,7 @@ def _entries(
         tx_amount_node = tx.find("c:Amt", ns)
         if tx_amount_node is None:
             tx_amount_node = tx.find("c:AmtDtls/c:TxAmt/c:Amt", ns)
-        tx_amount = _amount(
-            tx_amount_node.text if tx_amount_node is not None else None, "TxDtls/Amt"
-        )
+        tx_amount, tx_currency = _amount(tx_amount_node, "TxDtls/Amt")
         tx_sign = _sign(_text(tx, "c:CdtDbtInd", ns) or _text(entry, "c:CdtDbtInd", ns))
         remittance = _remittance(tx, ns)
         tx_ref = _text(tx, "c:Refs/c:AcctSvcrRef", ns)
@@ -149,7 +159,7 @@ def _entries(
                 ref,
                 booking_date,
                 tx_sign * tx_amount,
-                currency,
+                tx_currency,
                 remittance,
                 _payer(tx, ns),
             )
@@ -178,24 +188,47 @@ def _sign(indicator: str | None) -> Decimal:
     raise StatementError(f"camt.053: CdtDbtInd {indicator!r} is neither CRDT nor DBIT")
 
 
-def _amount(text: str | None, where: str) -> Decimal:
-    try:
-        value = Decimal((text or "").strip())
-    except InvalidOperation:
-        raise StatementError(f"{where}: amount {text!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise StatementError(f"{where}: amount {text!r} is not a positive number")
-    return value.quantize(Decimal("0.01"))
+def _amount(node: etree._Element | None, where: str) -> tuple[Decimal, str]:
+    """An ISO 20022 amount (ASCII digits, at most five decimals) and its currency code.
 
-
-def _date(text: str | None, where: str) -> date:
+    A currency other than EUR is read as it stands (rounded to cents for storing); such an
+    entry is never matched, so its amount is never counted. A EUR amount with a fraction of a
+    cent is refused, not rounded.
+    """
+    text = node.text if node is not None else None
     value = (text or "").strip()
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(value, pattern).date()
-        except ValueError:
-            continue
-    raise StatementError(f"{where}: date {text!r} is neither YYYY-MM-DD nor DD.MM.YYYY")
+    if not _CAMT_AMOUNT.fullmatch(value):
+        raise StatementError(f"camt.053: {where}: amount {text!r} is not a decimal number")
+    currency = node.get("Ccy", "").strip() if node is not None else ""
+    if not _CURRENCY.fullmatch(currency):
+        raise StatementError(f"camt.053: {where}: currency {currency!r} is not an ISO 4217 code")
+    amount = Decimal(value)
+    if currency == EUR and amount != amount.quantize(CENT):
+        raise StatementError(f"camt.053: {where}: amount {text!r} has a fraction of a cent")
+    return amount.quantize(CENT), currency
+
+
+def _iso_date(text: str | None, where: str) -> date:
+    found = _ISO_DATE.fullmatch((text or "").strip())
+    try:
+        if found:
+            return date(int(found[1]), int(found[2]), int(found[3]))
+    except ValueError:
+        pass
+    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD")
+
+
+def _csv_date(text: str, where: str) -> date:
+    """``YYYY-MM-DD`` or ``DD.MM.YYYY``, ASCII digits, a day of the calendar."""
+    iso, german = _ISO_DATE.fullmatch(text), _GERMAN_DATE.fullmatch(text)
+    try:
+        if iso:
+            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+        if german:
+            return date(int(german[3]), int(german[2]), int(german[1]))
+    except ValueError:
+        pass
+    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD or DD.MM.YYYY")
 
 
 def _derived(kind: str, booked: str, amount: Decimal, text: str, seen: Counter[str]) -> str:
@@ -214,36 +247,51 @@ def read_csv(data: bytes) -> Statement:
     except UnicodeDecodeError:
         raise StatementError("CSV: not UTF-8") from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
-    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    try:
+        # (line in the file where the record starts, record); blank lines are skipped
+        rows: list[tuple[int, list[str]]] = []
+        start = 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise StatementError(f"CSV line {reader.line_num}: {exc}") from None
     if not rows:
         raise StatementError("CSV: empty file")
-    header = tuple(cell.strip().lower() for cell in rows[0])
+    header = tuple(cell.strip().lower() for cell in rows[0][1])
     if header[: len(CSV_COLUMNS)] != CSV_COLUMNS:
         raise StatementError(f"CSV: the first line must name the columns {';'.join(CSV_COLUMNS)}")
     entries = []
     seen: Counter[str] = Counter()
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         if len(row) < len(CSV_COLUMNS):
             raise StatementError(f"CSV line {number}: expected {len(CSV_COLUMNS)} columns")
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
-        booking_date = _date(booked, f"CSV line {number}")
-        amount = _csv_amount(amount_text, number)
+        booking_date = _csv_date(booked, f"CSV line {number}")
+        amount = csv_amount(amount_text, number)
         ref = _derived("csv", booking_date.isoformat(), amount, f"{remittance}|{payer}", seen)
         entries.append(
-            BankEntry(CSV_ACCOUNT, ref, booking_date, amount, "EUR", remittance, payer or None)
+            BankEntry(CSV_ACCOUNT, ref, booking_date, amount, EUR, remittance, payer or None)
         )
     return Statement(file_format="csv", entries=entries)
 
 
-def _csv_amount(text: str, line: int) -> Decimal:
-    """``1234.56``, ``1.234,56``, ``-12,50``: a comma, when present, is the decimal mark."""
-    cleaned = text.replace(" ", "").replace("€", "")
-    if "," in cleaned:
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise StatementError(f"CSV line {line}: betrag {text!r} is not a number") from None
-    if not value.is_finite():
-        raise StatementError(f"CSV line {line}: betrag {text!r} is not a number")
-    return value.quantize(Decimal("0.01"))
+def csv_amount(text: str, line: int) -> Decimal:
+    """An amount of the CSV in EUR; only forms that can be read one way only are taken.
+
+    Accepted (ASCII digits, an optional leading ``-``): ``1234`` (whole euros), ``1234.5`` and
+    ``1234.56`` (decimal point), ``1234,5`` and ``1234,56`` (decimal comma), ``1.234,56``
+    (thousands dots, only together with a decimal comma). Refused: a mark followed by three
+    digits without the other mark (``1.000``, ``1,000``: thousands or decimals?), both marks
+    the English way round (``1,000.50``), thousands dots without a decimal comma, more than two
+    decimals, spaces, ``+``, currency signs, any digit that is not ASCII.
+    """
+    if not _CSV_AMOUNT.fullmatch(text):
+        raise StatementError(
+            f"CSV line {line}: betrag {text!r} is not an amount of the form 1234.56, "
+            "1234,56 or 1.234,56"
+        )
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    return Decimal(text).quantize(CENT)

@@ -1,9 +1,10 @@
 """Which member, billing office and month a credit pays, read from its remittance text.
 
-The pattern (spec/zahlungen.md) is ``ZVK <Mitgliedsnummer>/<Abrechnungsstelle> <YYYY-MM>``, e.g.
+The binding pattern is ``ZVK <Mitgliedsnummer>/<Abrechnungsstelle> <YYYY-MM>``, e.g.
 ``ZVK 100001/001 2026-10``, in any case and with any text around it. Spaces around ``/`` and
 ``-`` are tolerated, because banks split long remittance texts into lines. A text naming two
-different months (or offices) is not guessed: it stays unmatched.
+different months (or offices) is not guessed: it stays unmatched, as does every entry in a
+currency other than EUR.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ AMBIGUOUS = "mehrere Monate oder Abrechnungsstellen im Verwendungszweck"
 DEBIT = "Belastung (keine Gutschrift)"
 BAD_MONTH = "ungültiger Monat im Verwendungszweck"
 UNKNOWN_OFFICE = "Mitglied oder Abrechnungsstelle unbekannt"
+FOREIGN_CURRENCY = "Währung {currency} statt EUR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +36,13 @@ class Target:
     month: str  # YYYY-MM
 
 
-def match_remittance(text: str, amount: Decimal) -> Target | str:
-    """The target of a credit, or the reason (German, for operators) why there is none."""
+def match_remittance(text: str, amount: Decimal, currency: str = "EUR") -> Target | str:
+    """The target of a credit, or the reason (German, for operators) why there is none.
+
+    Only a credit in EUR pays anything: an amount in another currency is never counted.
+    """
+    if currency != "EUR":
+        return FOREIGN_CURRENCY.format(currency=currency[:3] or "?")
     if amount <= 0:
         return DEBIT
     found = {

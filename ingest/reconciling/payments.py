@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ingest.reconciling.bankfiles import BankEntry, StatementError, read_statement
+from ingest.reconciling.bankfiles import EUR, BankEntry, StatementError, read_statement
 from ingest.reconciling.matching import UNKNOWN_OFFICE, Target, match_remittance
 from ingest.reconciling.models import Payment, PaymentFile
 from ingest.settings import Settings
@@ -54,7 +54,7 @@ def office_ids(session: Session) -> dict[tuple[str, str], int]:
 
 
 def _assign(payment: Payment, entry: BankEntry, offices: dict[tuple[str, str], int]) -> None:
-    target = match_remittance(entry.remittance, entry.amount)
+    target = match_remittance(entry.remittance, entry.amount, entry.currency)
     if isinstance(target, Target):
         office_id = offices.get((target.member, target.office))
         if office_id is not None:
@@ -129,11 +129,19 @@ def _known(session: Session, entry: BankEntry) -> bool:
 
 
 def rematch(session: Session) -> int:
-    """Try again the credits whose member or office was unknown when they were imported."""
+    """Try again the credits whose member or office was unknown when they were imported.
+
+    Entries in a currency other than EUR that an earlier version matched are unmatched again.
+    """
     offices = office_ids(session)
     count = 0
     for payment in session.scalars(
-        select(Payment).where(Payment.unmatched_reason == UNKNOWN_OFFICE)
+        select(Payment).where(
+            or_(
+                Payment.unmatched_reason == UNKNOWN_OFFICE,
+                Payment.billing_office_id.is_not(None) & (Payment.currency != EUR),
+            )
+        )
     ):
         entry = BankEntry(
             payment.account,

@@ -222,6 +222,7 @@ class StatementLine:
     text: str
     payer: str
     reference: str | None
+    currency: str = "EUR"
 
 
 def write_camt053(
@@ -252,7 +253,7 @@ def write_camt053(
         entry = el(stmt, "Ntry")
         if line.reference and number % 2:
             el(entry, "NtryRef", line.reference)
-        el(entry, "Amt", f"{abs(line.amount):.2f}", Ccy="EUR")
+        el(entry, "Amt", f"{abs(line.amount):.2f}", Ccy=line.currency)
         el(entry, "CdtDbtInd", "CRDT" if line.amount > 0 else "DBIT")
         status = el(entry, "Sts")
         if number >= 7:
