@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SENDER, Deliver
+from test_reconcile import IN_TIME, arrived_on
 from typer.testing import CliRunner
 
 import ingest.cli.reconcile  # noqa: F401  (registers the commands)
@@ -49,6 +50,7 @@ def published(settings: Settings, deliver: Deliver) -> dict[str | None, Publishe
     )
     for sender, builder in year.files():
         assert deliver(builder, sender=sender).result == "fehlerfrei"
+    arrived_on(settings, IN_TIME)
     statement = year.camt053(missing=frozenset({("100001", "002", "2025-06")}))
     import_statement(sessions, statement, "auszug.xml")
     assert run_reconciliation(settings, sessions, AS_OF) is not None

@@ -37,12 +37,17 @@ FormatOption = Annotated[str, typer.Option("--format", help="Only csv for now.")
 
 
 def _day(text: str | None) -> date:
+    """The day given (YYYY-MM-DD, not after today in Europe/Berlin), else today."""
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
     if text is None:
-        return datetime.now(ZoneInfo("Europe/Berlin")).date()
+        return today
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         fail(f"--date {text!r}: expected YYYY-MM-DD")
+    if day > today:
+        fail(f"--date {text}: a day after today ({today}) has not happened yet")
+    return day
 
 
 @payments_app.command("import")

@@ -10,6 +10,9 @@ person insured at an office in the year whose relationship did not end in that y
 Abmeldung reports the periods of a leaver) needs a Jahresmeldung (``jahresmeldung_fehlt``), and
 per office the amounts of the Jahresmeldungen and Abmeldungen of the year must equal the sums of
 the Monatsabrechnungen, per component (``jahressumme_abweichend``).
+
+Only what had arrived by the day counts (:mod:`ingest.reconciling.asof`), and only payments
+booked by it.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.reconciling.asof import day_end, insurances_on, known_reports, valid_on
 from ingest.reconciling.models import Payment
 from ingest.settings import ReconcileSettings
 from ingest.storing.models import (
     BillingOffice,
     Delivery,
-    Insurance,
     Member,
     MonthlyStatement,
     Period,
@@ -107,8 +110,8 @@ def _offices(session: Session) -> dict[int, Office]:
     return {o_id: Office(o_id, m_id, m_no, o_no) for o_id, m_id, m_no, o_no in rows}
 
 
-def _statements(session: Session) -> dict[tuple[int, str], tuple[Decimal, ...]]:
-    """(office, month) → (levy, additional, restructuring, total) of the uncancelled ones."""
+def _statements(session: Session, as_of: date) -> dict[tuple[int, str], tuple[Decimal, ...]]:
+    """(office, month) → (levy, additional, restructuring, total) of those valid on ``as_of``."""
     rows = session.execute(
         select(
             MonthlyStatement.billing_office_id,
@@ -119,31 +122,36 @@ def _statements(session: Session) -> dict[tuple[int, str], tuple[Decimal, ...]]:
             MonthlyStatement.total,
         )
         .join(Report, Report.id == MonthlyStatement.report_id)
-        .where(Report.cancelled.is_(False))
+        .where(valid_on(as_of))
     )
     return {(r[0], r[1]): tuple(Decimal(v) for v in r[2:]) for r in rows}
 
 
-def start_month(session: Session, settings: ReconcileSettings) -> int | None:
-    """The first month reconciled: configured, else the earliest Monatsabrechnung or delivery."""
+def start_month(session: Session, settings: ReconcileSettings, as_of: date) -> int | None:
+    """The first month reconciled: configured, else the earliest Monatsabrechnung or delivery
+    that had arrived by ``as_of``."""
     if settings.start_month:
         return month_index(settings.start_month)
-    first = session.scalar(select(func.min(MonthlyStatement.month)))
+    first = session.scalar(
+        select(func.min(MonthlyStatement.month)).where(
+            MonthlyStatement.report_id.in_(known_reports(as_of))
+        )
+    )
     if first:
         return month_index(first)
     received = session.scalar(
-        select(func.min(Delivery.received_at)).where(Delivery.file_number_used.is_not(None))
+        select(func.min(Delivery.received_at)).where(
+            Delivery.file_number_used.is_not(None), Delivery.received_at < day_end(as_of)
+        )
     )
     return received.year * 12 + received.month - 1 if received else None
 
 
-def _covered_months(session: Session, first: int, last: int) -> dict[int, set[int]]:
+def _covered_months(session: Session, first: int, last: int, as_of: date) -> dict[int, set[int]]:
     """office → months in first..last in which it had at least one insured person."""
     covered: dict[int, set[int]] = defaultdict(set)
-    rows = session.execute(
-        select(Insurance.billing_office_id, Insurance.begin, Insurance.end)
-    ).all()
-    for office_id, begin, end in rows:
+    rows = session.execute(insurances_on(as_of)).all()
+    for _person_id, office_id, begin, end in rows:
         lo = max(first, begin.year * 12 + begin.month - 1)
         hi = last if end is None else min(last, end.year * 12 + end.month - 1)
         covered[office_id].update(range(lo, hi + 1))
@@ -152,7 +160,7 @@ def _covered_months(session: Session, first: int, last: int) -> dict[int, set[in
 
 def monthly_checks(session: Session, settings: ReconcileSettings, as_of: date) -> list[Found]:
     offices = _offices(session)
-    statements = _statements(session)
+    statements = _statements(session, as_of)
     last = last_due_month(as_of, settings.due_day)
     paid: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
     for office_id, month, amount in session.execute(
@@ -162,8 +170,8 @@ def monthly_checks(session: Session, settings: ReconcileSettings, as_of: date) -
     ):
         if office_id is not None and month is not None:
             paid[(office_id, month)] = Decimal(amount)
-    first = start_month(session, settings)
-    covered = _covered_months(session, first, last) if first is not None else {}
+    first = start_month(session, settings, as_of)
+    covered = _covered_months(session, first, last, as_of) if first is not None else {}
     keys: set[tuple[int, int]] = set()
     if first is not None:
         keys.update((o, m) for o in offices for m in range(first, last + 1))
@@ -236,32 +244,32 @@ def unmatched_payments(session: Session, as_of: date) -> list[Found]:
 
 
 def annual_checks(session: Session, settings: ReconcileSettings, as_of: date) -> list[Found]:
-    first = start_month(session, settings)
+    first = start_month(session, settings, as_of)
     if first is None:
         return []
     years = [y for y in range(first // 12, as_of.year) if as_of > deadline_of(y, settings)]
     if not years:
         return []
     offices = _offices(session)
-    return _missing_annual(session, offices, years) + _annual_sums(
-        session, offices, years, settings.tolerance
+    return _missing_annual(session, offices, years, as_of) + _annual_sums(
+        session, offices, years, settings.tolerance, as_of
     )
 
 
-def _missing_annual(session: Session, offices: dict[int, Office], years: list[int]) -> list[Found]:
+def _missing_annual(
+    session: Session, offices: dict[int, Office], years: list[int], as_of: date
+) -> list[Found]:
     reported: set[tuple[int, int, int]] = {
         (person_id, office_id, year)
         for person_id, office_id, year in session.execute(
             select(Report.person_id, Report.billing_office_id, Report.year).where(
-                Report.kind == "Jahresmeldung", Report.cancelled.is_(False)
+                Report.kind == "Jahresmeldung", valid_on(as_of)
             )
         )
         if person_id is not None and year is not None
     }
     needed: set[tuple[int, int, int]] = set()
-    for person_id, office_id, begin, end in session.execute(
-        select(Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end)
-    ):
+    for person_id, office_id, begin, end in session.execute(insurances_on(as_of)):
         for year in years:
             if begin <= date(year, 12, 31) and (end is None or end.year > year):
                 needed.add((person_id, office_id, year))
@@ -283,12 +291,16 @@ def _missing_annual(session: Session, offices: dict[int, Office], years: list[in
 
 
 def _annual_sums(
-    session: Session, offices: dict[int, Office], years: list[int], tolerance: Decimal
+    session: Session,
+    offices: dict[int, Office],
+    years: list[int],
+    tolerance: Decimal,
+    as_of: date,
 ) -> list[Found]:
     wanted = set(years)
     billed: dict[tuple[int, int, str], Decimal] = defaultdict(lambda: ZERO)
     for (office_id, month), (levy, additional, restructuring, _total) in _statements(
-        session
+        session, as_of
     ).items():
         year = int(month[:4])
         if year in wanted:
@@ -299,7 +311,7 @@ def _annual_sums(
     rows = session.execute(
         select(Report.billing_office_id, Period.begin, Period.booking_key, Period.amount)
         .join(Report, Report.id == Period.report_id)
-        .where(Report.kind.in_(("Jahresmeldung", "Abmeldung")), Report.cancelled.is_(False))
+        .where(Report.kind.in_(("Jahresmeldung", "Abmeldung")), valid_on(as_of))
         .execution_options(yield_per=10_000)
     )
     for office_id, begin, key, amount in rows:

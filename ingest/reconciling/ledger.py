@@ -13,13 +13,14 @@ an hour (``lieferung_unerledigt``).
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ingest.reconciling.asof import arrived_by
 from ingest.reconciling.checks import Found
 from ingest.settings import Settings
 from ingest.storing.credentials import OutboxAcknowledgement
@@ -54,8 +55,17 @@ def _found(
     )
 
 
-def ledger_checks(session: Session, settings: Settings, now: datetime | None = None) -> list[Found]:
-    """Every ledger difference; ``now`` (default: the current time) dates what counts as old."""
+def ledger_checks(
+    session: Session,
+    settings: Settings,
+    now: datetime | None = None,
+    as_of: date | None = None,
+) -> list[Found]:
+    """Every ledger difference; ``now`` (default: the current time) dates what counts as old.
+
+    With ``as_of``, only deliveries received (and archive files written) by the end of that day
+    are looked at: a run for a day in the past says nothing about what came later.
+    """
     counts: dict[int, int] = {
         delivery: n
         for delivery, n in session.execute(
@@ -74,6 +84,8 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
     for d in session.scalars(select(Delivery).order_by(Delivery.id)):
         archived = settings.home / d.archive_path
         known.add(archived.resolve())
+        if as_of is not None and not arrived_by(d.received_at, as_of):
+            continue
         try:
             size = archived.stat().st_size
         except FileNotFoundError:
@@ -110,7 +122,7 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
                     actual=stored,
                 )
             )
-    out.extend(_unknown_files(settings, known, now))
+    out.extend(_unknown_files(settings, known, now, as_of))
     return out
 
 
@@ -126,7 +138,9 @@ def _protocol_missing(settings: Settings, d: Delivery, deleted: set[tuple[str, s
     return (d.sender_number, Path(d.protocol_path).name) not in deleted
 
 
-def _unknown_files(settings: Settings, known: set[Path], now: datetime) -> list[Found]:
+def _unknown_files(
+    settings: Settings, known: set[Path], now: datetime, as_of: date | None
+) -> list[Found]:
     out: list[Found] = []
     root = settings.archive
     if not root.is_dir():
@@ -138,6 +152,9 @@ def _unknown_files(settings: Settings, known: set[Path], now: datetime) -> list[
                 continue
             if now.timestamp() - path.stat().st_ctime < STUCK_AFTER.total_seconds():
                 continue  # archived a moment ago: its ledger row may be on its way
+            written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            if as_of is not None and not arrived_by(written, as_of):
+                continue
             out.append(
                 Found(
                     "archivdatei_unbekannt",

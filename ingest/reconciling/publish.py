@@ -53,11 +53,11 @@ def build_reports(
     members: list[str] | None = None,
     fund: bool = True,
 ) -> list[Published]:
-    """Evaluate (with the findings of the latest run) and write the reports."""
+    """Evaluate (with the findings of the run of the latest day up to ``as_of``) and write."""
     with sessions.begin() as session:
         refresh_points(session)
     with sessions() as session:
-        run = latest_run(session)
+        run = latest_run(session, on_or_before=as_of)
         evaluation = evaluate(session, as_of, run.id if run else None)
         registered = list(
             session.execute(select(Member.number, Member.name).order_by(Member.number))

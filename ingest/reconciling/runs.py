@@ -1,8 +1,9 @@
 """A reconciliation run: under the lock, re-match payments, refresh points, store the findings.
 
-Every run stores its complete set of findings; the latest finished run is the current state
-(``zvk export abgleich``). A nightly run claims its slot first, so it happens once per night
-whatever number of schedulers start it.
+Every run stores its complete set of findings as of its day; the finished run of the latest day
+is the current state (``zvk export abgleich``), whenever other runs for earlier days ran. A
+nightly run claims its slot first, so it happens once per night whatever number of schedulers
+start it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def find_all(session: Session, settings: Settings, as_of: date) -> list[Found]:
         *monthly_checks(session, cfg, as_of),
         *unmatched_payments(session, as_of),
         *annual_checks(session, cfg, as_of),
-        *ledger_checks(session, settings),
+        *ledger_checks(session, settings, as_of=as_of),
     ]
 
 
@@ -151,10 +152,11 @@ def _prune(session: Session, newest: int) -> None:
         session.execute(delete(ReconciliationFinding).where(ReconciliationFinding.run_id <= cutoff))
 
 
-def latest_run(session: Session) -> ReconciliationRun | None:
-    return session.scalar(
-        select(ReconciliationRun)
-        .where(ReconciliationRun.status == "done")
-        .order_by(ReconciliationRun.id.desc())
-        .limit(1)
-    )
+def latest_run(session: Session, on_or_before: date | None = None) -> ReconciliationRun | None:
+    """The finished run of the latest day (of those up to ``on_or_before``), the newest of that
+    day's runs: a run for a day in the past, started later, does not replace it."""
+    query = select(ReconciliationRun).where(ReconciliationRun.status == "done")
+    if on_or_before is not None:
+        query = query.where(ReconciliationRun.as_of <= on_or_before)
+    order = (ReconciliationRun.as_of.desc(), ReconciliationRun.id.desc())
+    return session.scalar(query.order_by(*order).limit(1))
