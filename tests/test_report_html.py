@@ -25,6 +25,15 @@ from ingest.storing.db import make_engine, session_factory
 from ingest.storing.registry import add_member
 
 CHROMIUM = shutil.which("chromium")
+
+
+def cli_text(settings: Settings, database_url: str | None, *args: str) -> str:
+    env = {"ZVK_LOG__LEVEL": "WARNING", **({"ZVK_DB__URL": database_url} if database_url else {})}
+    result = CliRunner().invoke(app, ["--home", str(settings.home), *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 AS_OF = date(2026, 3, 16)
 HOSTILE = '<script>alert("x")</script> & Söhne'
 TABLE_FILES = [
@@ -58,8 +67,15 @@ def published(settings: Settings, deliver: Deliver) -> dict[str | None, Publishe
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
+    """A people's CSV: UTF-8 with BOM, ``;`` between fields, decimal comma."""
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    with path.open(encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh, delimiter=";"))
+
+
+def amount(text: str) -> Decimal:
+    assert "." not in text, text  # decimal comma, no thousands mark
+    return Decimal(text.replace(",", "."))
 
 
 def test_reports_per_member_and_fund(
@@ -74,19 +90,26 @@ def test_reports_per_member_and_fund(
     columns = ["mitgliedsnummer", "abrechnungsstelle", "monat", "soll", "ist", "differenz"]
     assert list(payments[0]) == columns
     assert len(payments) == 24
-    unpaid = [r for r in payments if Decimal(r["differenz"]) != 0]
+    unpaid = [r for r in payments if amount(r["differenz"]) != 0]
     assert [(r["abrechnungsstelle"], r["monat"], r["ist"]) for r in unpaid] == [
-        ("002", "2025-06", "0.00")
+        ("002", "2025-06", "0,00")
     ]
+    assert all(amount(r["soll"]) > 1000 for r in payments)
     insured = read_csv(own / "versicherte.csv")
     assert sum(int(r["anzahl"]) for r in insured) == 90
     assert {r["status"] for r in insured} == {"aktiv", "ausgeschieden"}
     assert len(read_csv(own / "versorgungspunkte.csv")) == 85  # 90 persons, 5 left in the year
     with zipfile.ZipFile(own / "auswertung.xlsx") as workbook:
         sheets = workbook.read("xl/workbook.xml").decode()
+        words = workbook.read("xl/sharedStrings.xml").decode()
+    for word in ("Abrechnungsstelle", "Differenz (EUR)", "Zahlung fehlt", "männlich"):
+        assert f">{word}<" in words
+    assert "zahlung_fehlt" not in words and "abrechnungsstelle" not in words
     for sheet in ("Versicherte", "Zahlungen", "Fehlende Jahresmeldungen", "Versorgungspunkte"):
         assert f'name="{sheet}"' in sheets
     assert read_csv(published["100002"].folder / "zahlungen.csv") == []
+    machine = cli_text(settings, database_url, "export", "abgleich", "--format", "csv")
+    assert machine.startswith("mitgliedsnummer,abrechnungsstelle,")  # the export stays as it was
     assert (published[None].folder / "bericht.html").is_file()
 
     hostile = (published["100003"].folder / "bericht.html").read_text(encoding="utf-8")
@@ -121,7 +144,7 @@ def test_html_report_renders_in_headless_chromium(
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(str(e)))
             page.on("requestfailed", lambda r: problems.append(f"failed: {r.url[:60]}"))
@@ -134,11 +157,23 @@ def test_html_report_renders_in_headless_chromium(
             rows = page.eval_on_selector_all(
                 "table.data", "ts => ts.map(t => [t.id, t.tBodies[0].rows.length])"
             )
+            # At 1200 px every table fits: no column hides behind a horizontal scrollbar.
+            overflowing = page.eval_on_selector_all(
+                "div.scroll",
+                "ds => ds.filter(d => d.scrollWidth > d.clientWidth).map(d => d.firstChild.id)",
+            )
             screenshot = tmp_path / "bericht.png"
             page.screenshot(path=str(screenshot), full_page=True)
+            page.goto((published["100002"].folder / "bericht.html").as_uri(), wait_until="load")
+            empty_charts = page.eval_on_selector_all("figure.chart", "fs => fs.length")
+            notice = page.inner_text("#keine-daten")
+            page.screenshot(path=str(tmp_path / "leer.png"), full_page=True)
         finally:
             browser.close()
     assert problems == []
+    assert overflowing == []
+    assert empty_charts == 0
+    assert "Für dieses Mitglied liegen zum 16.03.2026 noch keine Meldungen" in notice
     assert [alt for *_size, alt in charts] == [
         "Soll und Ist je Monat (EUR)",
         "Aktive Versicherte nach Altersband und Geschlecht",

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import polars as pl
 import xlsxwriter  # type: ignore[import-untyped]
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session, aliased
 
+from ingest.reconciling import report_labels as labels
+from ingest.reconciling.asof import known_reports, valid_on
 from ingest.reconciling.exports import FINDING_COLUMNS, finding_rows
 from ingest.reconciling.models import Payment, PensionPoints, ReconciliationFinding
 from ingest.storing.models import (
@@ -60,9 +62,17 @@ class Evaluation:
     fehlende_jahresmeldungen: pl.DataFrame
     versorgungspunkte: pl.DataFrame
     abgleich: pl.DataFrame
+    aktive: pl.DataFrame  # not a table: the active persons, each once per member
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in SHEETS}
+
+    def active_persons(self) -> pl.DataFrame:
+        """Each active person once (a person insured at two members is one person)."""
+        return self.aktive.unique(subset="person", keep="first", maintain_order=True)
+
+    def has_data(self) -> bool:
+        return any(frame.height for frame in self.tables().values())
 
     def of_member(self, member: str, title: str) -> Evaluation:
         def only(frame: pl.DataFrame) -> pl.DataFrame:
@@ -77,6 +87,7 @@ class Evaluation:
             fehlende_jahresmeldungen=only(self.fehlende_jahresmeldungen),
             versorgungspunkte=only(self.versorgungspunkte),
             abgleich=only(self.abgleich),
+            aktive=only(self.aktive),
         )
 
 
@@ -84,8 +95,12 @@ def _office_alias() -> type[BillingOffice]:
     return aliased(BillingOffice)
 
 
-def insured_frame(session: Session, as_of: date) -> pl.DataFrame:
-    """Insured persons by office, status (aktiv, ausgeschieden, künftig), age band and gender."""
+def _relationships(session: Session, as_of: date) -> list[tuple[int, str, str, str, str, str]]:
+    """(person, member, office, status, age band, gender) of each person's latest relationship
+    with each office, as reported by ``as_of`` (status ``aktiv``, ``ausgeschieden``, ``künftig``).
+    """
+    known = known_reports(as_of)
+    end = case((Insurance.closed_by.in_(known), Insurance.end), else_=None)
     latest: dict[tuple[int, int], tuple[str, str, date, date | None, date, str]] = {}
     query = (
         select(
@@ -94,28 +109,35 @@ def insured_frame(session: Session, as_of: date) -> pl.DataFrame:
             Member.number,
             BillingOffice.number,
             Insurance.begin,
-            Insurance.end,
+            end,
             Person.birth_date,
             Person.gender,
         )
         .join(BillingOffice, BillingOffice.id == Insurance.billing_office_id)
         .join(Member, Member.id == BillingOffice.member_id)
         .join(Person, Person.id == Insurance.person_id)
+        .where(Insurance.opened_by.in_(known))
         .order_by(Insurance.begin, Insurance.id)
     )
-    for person_id, office_id, member, office, begin, end, born, gender in session.execute(query):
-        latest[(person_id, office_id)] = (member, office, begin, end, born, gender)
+    for person_id, office_id, member, office, begin, until, born, gender in session.execute(query):
+        latest[(person_id, office_id)] = (member, office, begin, until, born, gender)
     rows = []
-    for member, office, begin, end, born, gender in latest.values():
+    for (person_id, _office_id), (member, office, begin, until, born, gender) in latest.items():
         if begin > as_of:
             status = "künftig"
-        elif end is not None and end < as_of:
+        elif until is not None and until < as_of:
             status = "ausgeschieden"
         else:
             status = "aktiv"
-        rows.append((member, office, status, age_band(_age(born, as_of)), gender))
+        rows.append((person_id, member, office, status, age_band(_age(born, as_of)), gender))
+    return rows
+
+
+def insured_frame(relationships: list[tuple[int, str, str, str, str, str]]) -> pl.DataFrame:
+    """Relationships by office, status, age band and gender (a person insured at two offices
+    is counted at each)."""
     frame = pl.DataFrame(
-        rows,
+        [row[1:] for row in relationships],
         schema={
             "mitgliedsnummer": pl.String,
             "abrechnungsstelle": pl.String,
@@ -129,6 +151,21 @@ def insured_frame(session: Session, as_of: date) -> pl.DataFrame:
         frame.group_by(frame.columns)
         .agg(pl.len().cast(pl.Int64).alias("anzahl"))
         .sort(frame.columns)
+    )
+
+
+def active_frame(relationships: list[tuple[int, str, str, str, str, str]]) -> pl.DataFrame:
+    """One row per member and active person: what counts persons rather than relationships."""
+    rows = {(r[0], r[1], r[4], r[5]) for r in relationships if r[3] == "aktiv"}
+    return pl.DataFrame(
+        sorted(rows),
+        schema={
+            "person": pl.Int64,
+            "mitgliedsnummer": pl.String,
+            "altersband": pl.String,
+            "geschlecht": pl.String,
+        },
+        orient="row",
     )
 
 
@@ -149,7 +186,7 @@ def payments_frame(session: Session, as_of: date) -> pl.DataFrame:
                 MonthlyStatement.billing_office_id, MonthlyStatement.month, MonthlyStatement.total
             )
             .join(Report, Report.id == MonthlyStatement.report_id)
-            .where(Report.cancelled.is_(False))
+            .where(valid_on(as_of))
         )
     ]
     paid = [
@@ -258,11 +295,13 @@ def findings_frame(session: Session, run_id: int | None) -> pl.DataFrame:
 
 def evaluate(session: Session, as_of: date, run_id: int | None) -> Evaluation:
     """The fund-wide evaluation as of ``as_of`` with the findings of run ``run_id``."""
+    relationships = _relationships(session, as_of)
     return Evaluation(
         as_of=as_of,
         member=None,
         title="Zusatzversorgungskasse (gesamt)",
-        versicherte=insured_frame(session, as_of),
+        versicherte=insured_frame(relationships),
+        aktive=active_frame(relationships),
         zahlungen=payments_frame(session, as_of),
         fehlende_jahresmeldungen=missing_annual_frame(session, run_id),
         versorgungspunkte=points_frame(session),
@@ -270,17 +309,25 @@ def evaluate(session: Session, as_of: date, run_id: int | None) -> Evaluation:
     )
 
 
+def for_people(frame: pl.DataFrame) -> pl.DataFrame:
+    """German column headings and values (kinds of finding, components, genders)."""
+    words = [pl.col(c).replace(labels.VALUES[c]) for c in frame.columns if c in labels.VALUES]
+    return frame.with_columns(words).rename({c: labels.column(c) for c in frame.columns})
+
+
 def write_tables(evaluation: Evaluation, folder: Path) -> list[Path]:
-    """One CSV per table and one XLSX workbook with a sheet per table."""
+    """One CSV per table (``;``, decimal comma, UTF-8 with BOM) and one XLSX workbook (German
+    headings and values)."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in evaluation.tables().items():
         path = folder / f"{name}.csv"
-        frame.write_csv(path)
+        # For people: German spreadsheet programs open ';', decimal comma and a BOM as they are.
+        frame.write_csv(path, separator=";", decimal_comma=True, include_bom=True)
         written.append(path)
     workbook_path = folder / "auswertung.xlsx"
     with xlsxwriter.Workbook(str(workbook_path)) as workbook:
         for name, frame in evaluation.tables().items():
-            frame.write_excel(workbook, worksheet=SHEETS[name][:31], autofit=True)
+            for_people(frame).write_excel(workbook, worksheet=SHEETS[name][:31], autofit=True)
     written.append(workbook_path)
     return written

@@ -22,16 +22,22 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import polars as pl
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ingest.reconciling import report_labels as labels
 from ingest.reconciling.evaluations import AGE_BANDS, OLDEST_BAND, Evaluation
+from ingest.reconciling.report_labels import GENDERS
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HTML_ROWS = 200
-BLUE, ORANGE, GREY = "#1f5f99", "#e08a1e", "#9aa5b1"
+BLUE, ORANGE, GREEN, GREY, MUTED = "#1f5f99", "#e08a1e", "#3b8f5a", "#9aa5b1", "#5b6776"
 TABLES = (
     ("abgleich", "Befunde des Abgleichs"),
     ("zahlungen", "Zahlungsübersicht (Soll, Ist, Differenz je Monat)"),
-    ("versicherte", "Versicherte nach Abrechnungsstelle, Status, Altersband und Geschlecht"),
+    (
+        "versicherte",
+        "Versicherungsverhältnisse nach Abrechnungsstelle, Status, Altersband und Geschlecht",
+    ),
     ("fehlende_jahresmeldungen", "Fehlende Jahresmeldungen"),
     ("versorgungspunkte", "Versorgungspunkte je Person und Jahr"),
 )
@@ -39,10 +45,15 @@ TABLES = (
 
 @dataclass(frozen=True, slots=True)
 class Chart:
+    """A chart as embedded PNG, with what the tests check: the y-axis ticks and each series'
+    colour (label → colour)."""
+
     title: str
     png: str
     width: int
     height: int
+    ticks: tuple[float, ...] = ()
+    colours: tuple[tuple[str, str], ...] = ()
 
 
 def german(value: Any) -> str:
@@ -55,7 +66,14 @@ def german(value: Any) -> str:
     return str(value)
 
 
-def _png(figure: Any) -> Chart:
+def _whole(value: float, _position: int | None = None) -> str:
+    """An axis label of a whole number, with thousands dots."""
+    return f"{round(value):,}".replace(",", ".")
+
+
+def _png(figure: Any, axes: Any, colours: dict[str, str]) -> Chart:
+    low, high = axes.get_ylim()
+    ticks = tuple(float(t) for t in axes.get_yticks() if low <= t <= high)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     title = figure.get_label()
@@ -63,88 +81,103 @@ def _png(figure: Any) -> Chart:
     data = buffer.getvalue()
     width = int.from_bytes(data[16:20], "big")
     height = int.from_bytes(data[20:24], "big")
-    return Chart(title, base64.b64encode(data).decode("ascii"), width, height)
+    encoded = base64.b64encode(data).decode("ascii")
+    return Chart(title, encoded, width, height, ticks, tuple(colours.items()))
+
+
+def _frame(title: str) -> tuple[Any, Any]:
+    figure, axes = plt.subplots(figsize=(7.5, 3.6))
+    figure.set_label(title)
+    axes.spines[["top", "right"]].set_visible(False)
+    # Counts and euros: whole numbers on the axis, never 0.2 persons or 1 next to 1.
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+    axes.yaxis.set_major_formatter(FuncFormatter(_whole))
+    return figure, axes
+
+
+def _nothing(axes: Any, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color=MUTED)
+    axes.set_xticks([])
+    axes.set_ylim(0, 1)
 
 
 def due_paid_chart(zahlungen: pl.DataFrame) -> Chart:
+    figure, axes = _frame("Soll und Ist je Monat (EUR)")
+    axes.set_title("Soll (Gesamtbetrag) und Ist (Zahlungen) je Monat")
+    colours = {"Soll": BLUE, "Ist": ORANGE}
+    if not zahlungen.height:
+        _nothing(axes, "keine Monatsabrechnungen und Zahlungen")
+        return _png(figure, axes, colours)
     monthly = (
         zahlungen.group_by("monat")
         .agg(pl.col("soll").sum().cast(pl.Float64), pl.col("ist").sum().cast(pl.Float64))
         .sort("monat")
     )
-    figure, axes = plt.subplots(figsize=(7.5, 3.6))
-    figure.set_label("Soll und Ist je Monat (EUR)")
     months = monthly["monat"].to_list()
     positions = range(len(months))
-    axes.bar([p - 0.2 for p in positions], monthly["soll"].to_list(), 0.4, label="Soll", color=BLUE)
-    axes.bar([p + 0.2 for p in positions], monthly["ist"].to_list(), 0.4, label="Ist", color=ORANGE)
-    axes.set_xticks(list(positions), [m[2:] for m in months], rotation=45, ha="right")
-    axes.yaxis.set_major_formatter(lambda v, _pos: german(Decimal(int(v)))[:-3])
-    axes.set_title("Soll (Gesamtbetrag) und Ist (Zahlungen) je Monat")
+    for offset, (name, colour) in zip((-0.2, 0.2), colours.items(), strict=True):
+        values = monthly[name.lower()].to_list()
+        axes.bar([p + offset for p in positions], values, 0.4, label=name, color=colour)
+    axes.set_xticks(list(positions), [f"{m[5:7]}/{m[2:4]}" for m in months], rotation=45)
     highest = max([*monthly["soll"].to_list(), *monthly["ist"].to_list(), 1.0])
     axes.set_ylim(0, highest * 1.25)
     axes.legend(frameon=False, ncol=2, loc="upper left")
-    axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+    return _png(figure, axes, colours)
 
 
-def insured_chart(versicherte: pl.DataFrame) -> Chart:
-    active = versicherte.filter(pl.col("status") == "aktiv")
-    bands = [name for _limit, name in AGE_BANDS] + [OLDEST_BAND]
-    figure, axes = plt.subplots(figsize=(7.5, 3.6))
-    figure.set_label("Aktive Versicherte nach Altersband und Geschlecht")
-    bottom = [0] * len(bands)
-    colours = {"W": ORANGE, "M": BLUE, "D": GREY, "X": "#5b6776"}
-    for gender, colour in colours.items():
-        counts = [
-            int(
-                active.filter((pl.col("altersband") == band) & (pl.col("geschlecht") == gender))[
-                    "anzahl"
-                ].sum()
-            )
-            for band in bands
-        ]
-        if any(counts):
-            axes.bar(bands, counts, bottom=bottom, label=gender, color=colour)
-            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+def insured_chart(active: pl.DataFrame) -> Chart:
+    """Active persons (each once) by age band, stacked by gender."""
+    figure, axes = _frame("Aktive Versicherte nach Altersband und Geschlecht")
     axes.set_title("Aktive Versicherte nach Altersband und Geschlecht")
-    if any(bottom):
+    bands = [name for _limit, name in AGE_BANDS] + [OLDEST_BAND]
+    bottom = [0] * len(bands)
+    palette = {"W": ORANGE, "M": BLUE, "D": GREEN, "X": GREY}
+    drawn: dict[str, str] = {}
+    for gender, colour in palette.items():
+        of_gender = active.filter(pl.col("geschlecht") == gender)
+        counts = [of_gender.filter(pl.col("altersband") == band).height for band in bands]
+        if any(counts):
+            label = GENDERS[gender]
+            axes.bar(bands, counts, bottom=bottom, label=label, color=colour)
+            bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+            drawn[label] = colour
+    if drawn:
         axes.legend(frameon=False, title="Geschlecht")
+        axes.set_ylabel("Personen")
     else:
-        axes.text(2.5, 0.5, "keine aktiven Versicherten", ha="center", va="center")
-    axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+        _nothing(axes, "keine aktiven Versicherten")
+    return _png(figure, axes, drawn)
 
 
 def points_chart(versorgungspunkte: pl.DataFrame) -> Chart:
-    figure, axes = plt.subplots(figsize=(7.5, 3.6))
-    figure.set_label("Verteilung der Versorgungspunkte")
-    if versorgungspunkte.height:
-        latest = int(versorgungspunkte["jahr"].max())  # type: ignore[arg-type]
-        values = versorgungspunkte.filter(pl.col("jahr") == latest)["versorgungspunkte"]
-        axes.hist(values.cast(pl.Float64).to_list(), bins=20, color=BLUE)
-        axes.set_title(f"Versorgungspunkte je Person im Jahr {latest}")
-    else:
-        axes.text(0.5, 0.5, "noch keine Jahresmeldungen", ha="center", va="center")
+    figure, axes = _frame("Verteilung der Versorgungspunkte")
+    if not versorgungspunkte.height:
         axes.set_title("Versorgungspunkte je Person")
-    axes.spines[["top", "right"]].set_visible(False)
-    return _png(figure)
+        _nothing(axes, "noch keine Jahresmeldungen")
+        return _png(figure, axes, {})
+    latest = int(versorgungspunkte["jahr"].max())  # type: ignore[arg-type]
+    values = versorgungspunkte.filter(pl.col("jahr") == latest)["versorgungspunkte"]
+    axes.hist(values.cast(pl.Float64).to_list(), bins=20, color=BLUE)
+    axes.set_title(f"Versorgungspunkte je Person im Jahr {latest}")
+    axes.set_xlabel("Versorgungspunkte")
+    axes.set_ylabel("Personen")
+    return _png(figure, axes, {"Personen": BLUE})
+
+
+def _tone(value: Decimal) -> str:
+    """Less paid than due is bad (red), more is a deviation too (amber), equal is good."""
+    return "bad" if value < 0 else "over" if value > 0 else "good"
 
 
 def _cards(ev: Evaluation) -> list[dict[str, str]]:
-    due = ev.zahlungen["soll"].sum() if ev.zahlungen.height else Decimal(0)
-    paid = ev.zahlungen["ist"].sum() if ev.zahlungen.height else Decimal(0)
-    active = ev.versicherte.filter(pl.col("status") == "aktiv")["anzahl"].sum()
-    difference = Decimal(paid) - Decimal(due)
+    due = Decimal(ev.zahlungen["soll"].sum()) if ev.zahlungen.height else Decimal(0)
+    paid = Decimal(ev.zahlungen["ist"].sum()) if ev.zahlungen.height else Decimal(0)
+    difference = paid - due
     return [
-        {"label": "Aktive Versicherte", "value": str(active), "tone": ""},
-        {"label": "Soll (Gesamtbetrag)", "value": german(Decimal(due)), "tone": ""},
-        {"label": "Ist (Zahlungen)", "value": german(Decimal(paid)), "tone": ""},
-        {
-            "label": "Differenz",
-            "value": german(difference),
-            "tone": "bad" if difference < 0 else "good",
-        },
+        {"label": "Aktive Versicherte", "value": str(ev.active_persons().height), "tone": ""},
+        {"label": "Soll (Gesamtbetrag)", "value": german(due), "tone": ""},
+        {"label": "Ist (Zahlungen)", "value": german(paid), "tone": ""},
+        {"label": "Differenz (Ist − Soll)", "value": german(difference), "tone": _tone(difference)},
         {
             "label": "Befunde des Abgleichs",
             "value": str(ev.abgleich.height),
@@ -159,17 +192,35 @@ def _cards(ev: Evaluation) -> list[dict[str, str]]:
 
 
 HIDDEN = frozenset({"stichtag", "lauf", "bezug"})  # in the CSV and XLSX, too wide for the page
+# The columns a clerk looks for first come first, so they never hide at the right edge.
+FIRST = {
+    "abgleich": ["art", "abrechnungsstelle", "zeitraum", "differenz", "soll", "ist"],
+    "versorgungspunkte": ["versicherungsnummer", "familienname", "vorname", "jahr"],
+}
+SIGNED = frozenset({"differenz"})
 
 
-def _table(name: str, title: str, frame: pl.DataFrame) -> dict[str, Any]:
-    frame = frame.select([c for c in frame.columns if c not in HIDDEN])
+def _table(name: str, title: str, frame: pl.DataFrame, member: str | None) -> dict[str, Any]:
+    hidden = HIDDEN | ({"mitgliedsnummer"} if member else set())
+    first = [c for c in FIRST.get(name, []) if c in frame.columns]
+    if name == "versorgungspunkte":
+        first.append("versorgungspunkte")
+    order = first + [c for c in frame.columns if c not in first]
+    frame = frame.select([c for c in order if c not in hidden])
     numeric = {c for c, t in frame.schema.items() if t.is_numeric() or isinstance(t, pl.Decimal)}
-    rows = [
-        [{"text": german(value), "num": column in numeric} for column, value in row.items()]
-        for row in frame.head(HTML_ROWS).iter_rows(named=True)
-    ]
+    rows = []
+    for row in frame.head(HTML_ROWS).iter_rows(named=True):
+        cells = []
+        for column, raw in row.items():
+            classes = ["num"] if column in numeric else []
+            if column in SIGNED and raw is not None and raw != 0:
+                classes.append("neg" if raw < 0 else "pos")
+            text = labels.value(column, german(raw))
+            cells.append({"text": text, "class": " ".join(classes)})
+        rows.append(cells)
     more = max(frame.height - HTML_ROWS, 0)
-    return {"id": name, "title": title, "columns": frame.columns, "rows": rows, "more": more}
+    columns = [{"label": labels.column(c), "num": c in numeric} for c in frame.columns]
+    return {"id": name, "title": title, "columns": columns, "rows": rows, "more": more}
 
 
 def render(ev: Evaluation) -> str:
@@ -178,11 +229,16 @@ def render(ev: Evaluation) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    charts = [
-        due_paid_chart(ev.zahlungen),
-        insured_chart(ev.versicherte),
-        points_chart(ev.versorgungspunkte),
-    ]
+    has_data = ev.has_data()
+    charts = (
+        [
+            due_paid_chart(ev.zahlungen),
+            insured_chart(ev.active_persons()),
+            points_chart(ev.versorgungspunkte),
+        ]
+        if has_data
+        else []
+    )
     tables = ev.tables()
     return environment.get_template("bericht.html.j2").render(
         title=ev.title,
@@ -191,5 +247,6 @@ def render(ev: Evaluation) -> str:
         generated=datetime.now(BERLIN).strftime("%d.%m.%Y %H:%M"),
         cards=_cards(ev),
         charts=charts,
-        tables=[_table(name, title, tables[name]) for name, title in TABLES],
+        has_data=has_data,
+        tables=[_table(name, title, tables[name], ev.member) for name, title in TABLES],
     )
