@@ -52,12 +52,12 @@ def test_run_for_a_past_day_neither_reports_later_deliveries_nor_becomes_the_lat
 
     sessions = session_factory(make_engine(settings))
     [fund] = [p for p in build_reports(settings, sessions, TODAY) if p.member is None]
-    with (fund.folder / "abgleich.csv").open(encoding="utf-8") as fh:
-        assert [r["art"] for r in csv.DictReader(fh)] == ["protokoll_fehlt"]
+    with (fund.folder / "abgleich.csv").open(encoding="utf-8-sig") as fh:
+        assert [r["art"] for r in csv.DictReader(fh, delimiter=";")] == ["protokoll_fehlt"]
     # Reports as of a day before today's run use the run of that earlier day.
     [old] = [p for p in build_reports(settings, sessions, date(1999, 1, 2)) if p.member is None]
-    with (old.folder / "abgleich.csv").open(encoding="utf-8") as fh:
-        assert list(csv.DictReader(fh)) == []
+    with (old.folder / "abgleich.csv").open(encoding="utf-8-sig") as fh:
+        assert list(csv.DictReader(fh, delimiter=";")) == []
 
 
 def test_a_day_that_has_not_come_yet_is_refused(
