@@ -27,7 +27,7 @@ import structlog
 
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Verdict
-from ingest.receiving.intake import new_delivery_id
+from ingest.receiving.intake import in_transfer, new_delivery_id
 from ingest.settings import Settings
 from ingest.validating.findings import load_catalogue
 
@@ -97,9 +97,9 @@ class Uploads:
         self._lock = threading.Lock()
 
     def is_temporary(self, name: str) -> bool:
-        """Names like ``x.filepart``: the client renames them when the upload is complete."""
-        lowered = name.lower()
-        return any(lowered.endswith(s) for s in self.settings.intake.ignore_suffixes)
+        """Dot-files and names like ``x.filepart``: the client renames them when the upload is
+        complete; the same names the drop folder leaves alone."""
+        return in_transfer(name, self.settings.intake.ignore_suffixes)
 
     def begin(self, sender: str, test: bool, name: str) -> Staged | None:
         """Open a staging folder for an upload; ``None`` when the name is busy."""
