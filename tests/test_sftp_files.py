@@ -12,11 +12,12 @@ from types import SimpleNamespace
 import pytest
 from conftest import SENDER
 from paramiko import SFTPAttributes
-from paramiko.sftp import SFTP_OK
+from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK
 
 from ingest.receiving.dropfolder import classify
 from ingest.receiving.sftp_fs import SenderTree
-from ingest.receiving.sftp_handles import BUSY, UploadHandle
+from ingest.receiving.sftp_ghosts import Ghosts
+from ingest.receiving.sftp_handles import BUSY, NOT_YOURS, UploadHandle
 from ingest.receiving.sftp_uploads import Completed, Uploads, Work
 from ingest.settings import Settings
 
@@ -45,6 +46,109 @@ def queued(uploads: Uploads) -> list[Work]:
     while not uploads.work.empty():
         found.append(uploads.work.get_nowait())
     return found
+
+
+def times(atime: int, mtime: int, size: int | None = None) -> SFTPAttributes:
+    attr = SFTPAttributes()
+    attr.st_atime, attr.st_mtime, attr.st_size = atime, mtime, size
+    return attr
+
+
+# -- a file after CLOSE --------------------------------------------------------------------------
+def test_closed_upload_answers_stat(settings: Settings) -> None:
+    """Right after CLOSE the file is still there for `stat` (paramiko's `put` compares its size),
+    read-only, and already on its way to the pipeline."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/monat.xml", b"12345")
+    found = tree.stat("/inbox/monat.xml")
+    assert not isinstance(found, int)
+    assert found.st_size == 5
+    assert found.st_mode is not None and found.st_mode & 0o222 == 0
+    assert [type(w) for w in queued(uploads)] == [Completed]
+
+
+def test_closed_upload_takes_times_but_not_new_content(settings: Settings) -> None:
+    """A SETSTAT of the times after CLOSE (WinSCP's "preserve timestamp") succeeds and shows in
+    `stat`; a SETSTAT that would change the size is refused."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/monat.xml", b"12345")
+    assert tree.chattr("/inbox/monat.xml", times(1_600_000_000, 1_600_000_100)) == SFTP_OK
+    found = tree.stat("/inbox/monat.xml")
+    assert not isinstance(found, int)
+    assert (found.st_atime, found.st_mtime) == (1_600_000_000, 1_600_000_100)
+    assert tree.chattr("/inbox/monat.xml", times(1, 2, size=0)) == NOT_YOURS
+    assert tree.chattr("/inbox/anders.xml", times(1, 2)) == SFTP_NO_SUCH_FILE
+
+
+def test_times_set_on_the_open_handle_are_kept(settings: Settings) -> None:
+    """`sftp -p` sets the times on the open handle before CLOSE: the file keeps them."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    handle = tree.open("/inbox/monat.xml", WRITE, SFTPAttributes())
+    assert isinstance(handle, UploadHandle)
+    handle.write(0, b"<x/>")
+    assert handle.chattr(times(1_500_000_000, 1_500_000_000)) == SFTP_OK
+    handle.close()
+    [work] = queued(uploads)
+    assert isinstance(work, Completed)
+    assert work.staged.path.stat().st_mtime == 1_500_000_000
+    found = tree.stat("/inbox/monat.xml")
+    assert not isinstance(found, int) and found.st_mtime == 1_500_000_000
+
+
+def test_closed_upload_cannot_be_read_back(settings: Settings) -> None:
+    """The file after CLOSE is listed, to this and to the sender's other sessions, but opening
+    it to read is refused; another sender sees nothing of it."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/monat.xml")
+    later = session(settings, uploads)
+    assert [a.filename for a in later.list_folder("/inbox")] == ["monat.xml"]  # type: ignore[union-attr]
+    assert tree.open("/inbox/monat.xml", os.O_RDONLY, SFTPAttributes()) == NOT_YOURS
+    stranger = session(settings, uploads, sender="15000002")
+    assert stranger.list_folder("/inbox") == []
+    assert stranger.stat("/inbox/monat.xml") == SFTP_NO_SUCH_FILE
+
+
+def test_removing_a_closed_upload_removes_only_what_the_sender_sees(settings: Settings) -> None:
+    """Deleting the file after CLOSE succeeds; the delivery goes on (it cannot be withdrawn)."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/monat.xml")
+    assert tree.remove("/inbox/monat.xml") == SFTP_OK
+    assert tree.stat("/inbox/monat.xml") == SFTP_NO_SUCH_FILE
+    assert [type(w) for w in queued(uploads)] == [Completed]
+
+
+def test_renaming_a_closed_ordinary_file_delivers_it_once(settings: Settings) -> None:
+    """A file closed under an ordinary name was delivered at CLOSE under that name; a rename
+    afterwards succeeds and renames what the sender sees, and delivers nothing more."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/monat.xml.upload")
+    assert tree.rename("/inbox/monat.xml.upload", "/inbox/monat.xml") == SFTP_OK
+    assert tree.stat("/inbox/monat.xml.upload") == SFTP_NO_SUCH_FILE
+    assert not isinstance(tree.stat("/inbox/monat.xml"), int)
+    [work] = queued(uploads)
+    assert isinstance(work, Completed) and work.staged.name == "monat.xml.upload"
+
+
+def test_ghosts_expire_and_are_bounded() -> None:
+    """A ghost lasts its time, and a folder keeps only the newest ghosts."""
+    now = [0.0]
+    ghosts = Ghosts(seconds=10, per_folder=2, clock=lambda: now[0])
+    folder = (SENDER, False)
+    for name in ("a", "b", "c"):
+        ghosts.add(folder, name, 1, 0.0)
+    assert ghosts.names(folder) == ["b", "c"]
+    now[0] = 9.0
+    assert ghosts.rename(folder, "b", "d")  # a rename starts its time again
+    now[0] = 10.0
+    assert ghosts.names(folder) == ["d"]
+    now[0] = 19.0
+    assert ghosts.names(folder) == []
 
 
 # -- temporary names -----------------------------------------------------------------------------

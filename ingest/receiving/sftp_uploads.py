@@ -3,7 +3,8 @@
 The bytes of an upload go to a staging folder ``<home>/spool/sftp/<sender>/<area>/<token>.upload/``,
 never into the inbox, so the drop-folder watcher never sees half a file. The client's CLOSE (or,
 for clients that upload to a temporary name such as WinSCP's ``.filepart``, the final RENAME) marks
-the file complete: the folder is renamed to ``<token>.ready`` and queued for the pipeline. A session
+the file complete: the folder is renamed to ``<token>.ready`` and queued for the pipeline, and the
+file stays visible to the sender as a ghost (``sftp_ghosts``). A session
 that ends before that is an aborted transfer: the sender gets a ZVDA006 protocol, the bytes are
 deleted and the ledger records nothing. The two folder suffixes make this crash-safe: at start-up
 ``.ready`` folders are handed over again and ``.upload`` folders are answered with ZVDA006.
@@ -28,6 +29,7 @@ import structlog
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Verdict
 from ingest.receiving.intake import in_transfer, new_delivery_id
+from ingest.receiving.sftp_ghosts import Ghosts
 from ingest.settings import Settings
 from ingest.validating.findings import load_catalogue
 
@@ -93,6 +95,7 @@ class Uploads:
         self.root = settings.spool / "sftp"
         self.limit = settings.sftp.max_file_bytes or settings.intake.max_file_bytes
         self.work: queue.Queue[Work] = queue.Queue()
+        self.ghosts = Ghosts()
         self._busy: set[tuple[str, bool, str]] = set()
         self._lock = threading.Lock()
 
@@ -128,6 +131,8 @@ class Uploads:
         ready = staged.folder.with_suffix(READY)
         os.rename(staged.folder, ready)
         staged.folder = ready
+        info = staged.path.stat()  # its times are those of the CLOSE, or those the client set
+        self.ghosts.add((staged.sender, staged.test), staged.name, info.st_size, info.st_mtime)
         log.info("upload complete", sender=staged.sender, test=staged.test, channel="sftp")
         self.work.put(Completed(staged))
 
