@@ -3,7 +3,8 @@ ends with exactly one delivery and one protocol, and no error at the client.
 
 OpenSSH `sftp` plain, with `-p` (preserve times) and with a rename after the upload; paramiko's
 `put` with and without its confirming `stat`; and WinSCP's way (upload to `.filepart`, rename,
-then set the times of the final name), played with paramiko.
+then set the times of the final name), played with paramiko. Refused uploads (too large, never
+renamed) get a protocol whose LieferungsId `zvk deliveries show` knows.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from lxml import etree
 from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
+    NS,
     SENDER,
     Keys,
     Server,
+    StartServer,
     good_file,
     home,
     keys,
@@ -30,6 +34,7 @@ from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
     ssh_options,
     start_server,
     wait_for,
+    zvk,
 )
 
 pytestmark = pytest.mark.e2e
@@ -160,3 +165,46 @@ def test_openssh_p_keeps_the_time(server: Server, keys: Keys, tmp_path: Path) ->
         with pytest.raises(OSError):
             sftp.open("/inbox/monat.xml", "rb").read()
     settled(server.home)
+
+
+# -- refusals --------------------------------------------------------------------------------
+def lieferungs_id(protocol: Path) -> str:
+    return etree.parse(str(protocol)).findtext("p:LieferungsId", namespaces=NS) or ""
+
+
+def assert_known_to_the_ledger(home: Path, protocol: Path, code: str) -> None:
+    delivery_id = lieferungs_id(protocol)
+    assert delivery_id and delivery_id in protocol.name
+    shown = zvk(home, "deliveries", "show", delivery_id)
+    assert shown.returncode == 0, shown.stderr
+    assert code in shown.stdout
+    [row] = ledger(home)
+    assert (row.delivery_id, row.result, row.channel) == (delivery_id, "abgewiesen", "sftp")
+    assert row.protocol_path and row.protocol_path.endswith(protocol.name)
+
+
+def test_too_large_upload_is_in_the_ledger(
+    start_server: StartServer, keys: Keys, tmp_path: Path
+) -> None:
+    """The ZVDA005 protocol of an upload stopped at the size limit names a delivery that
+    `zvk deliveries show` shows."""
+    server = start_server(max_file_bytes="100000")
+    (tmp_path / "riesig.xml").write_bytes(b"<x>" + b"0" * 1_000_000)
+    done = server.sftp(keys.sender, "put riesig.xml /inbox/riesig.xml\n", cwd=tmp_path)
+    assert done.returncode == 1
+    [protocol] = settled(server.home)
+    assert protocol_fields(protocol)["codes"] == "ZVDA005"
+    assert_known_to_the_ledger(server.home, protocol, "ZVDA005")
+
+
+def test_temporary_name_never_renamed_is_in_the_ledger(
+    server: Server, keys: Keys, tmp_path: Path
+) -> None:
+    """A `.filepart` upload whose session ends without the rename is answered ZVDA006, and the
+    ledger knows that answer."""
+    good_file(tmp_path)
+    done = server.sftp(keys.sender, "put monat.xml /inbox/monat.xml.filepart\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [protocol] = settled(server.home)
+    assert protocol_fields(protocol)["codes"] == "ZVDA006"
+    assert_known_to_the_ledger(server.home, protocol, "ZVDA006")

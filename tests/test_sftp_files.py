@@ -7,19 +7,28 @@ clients against a running server are in test_sftp_clients.py.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from conftest import SENDER
 from paramiko import SFTPAttributes
 from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK
+from sqlalchemy import select
 
+from ingest.errors import UsageError
+from ingest.pipeline import Service
 from ingest.receiving.dropfolder import classify
 from ingest.receiving.sftp_fs import SenderTree
 from ingest.receiving.sftp_ghosts import Ghosts
 from ingest.receiving.sftp_handles import BUSY, NOT_YOURS, UploadHandle
-from ingest.receiving.sftp_uploads import Completed, Uploads, Work
+from ingest.receiving.sftp_uploads import Completed, Refused, Uploads, Work
+from ingest.reconciling.ledger import ledger_checks
 from ingest.settings import Settings
+from ingest.storing.models import Delivery, FindingRow
+from ingest.storing.refusals import record_refusal
 
 WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 TEMPORARY = [".monat.xml", "monat.xml.filepart", "monat.xml.part", "monat.xml.TMP", "x.partial"]
@@ -176,6 +185,18 @@ def test_drop_folder_and_sftp_agree_on_temporary_names(settings: Settings, name:
     assert not Uploads(settings).is_temporary("monat.xml")
 
 
+def test_temporary_name_never_renamed_is_refused(settings: Settings) -> None:
+    """A file left under its temporary name when the session ends is refused with ZVDA006."""
+    uploads = Uploads(settings)
+    tree = session(settings, uploads)
+    upload(tree, "/inbox/.monat.xml")
+    tree.session_ended()
+    [work] = queued(uploads)
+    assert isinstance(work, Refused)
+    assert (work.upload.code, work.upload.filename) == ("ZVDA006", ".monat.xml")
+    assert staged_bytes(settings) == []
+
+
 def test_rename_onto_a_name_being_uploaded_is_refused(settings: Settings) -> None:
     """A rename onto a name another session is uploading fails; the file keeps its temporary
     name and can be renamed once the name is free."""
@@ -202,3 +223,100 @@ def test_rename_onto_a_name_waiting_for_its_protocol_is_refused(settings: Settin
     upload(tree, "/inbox/monat.xml.part")
     assert tree.rename("/inbox/monat.xml.part", "/inbox/monat.xml") == BUSY
     assert queued(uploads) == []
+
+
+# -- refusals in the ledger ----------------------------------------------------------------------
+def staged_bytes(settings: Settings) -> list[Path]:
+    root = settings.spool / "sftp"
+    return [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".refused")]
+
+
+def record(service: Service, work: Work) -> str:
+    """What the hand-over thread of `zvk serve` does with a refusal."""
+    assert isinstance(work, Refused)
+    with service.sessions.begin() as s:
+        record_refusal(s, service.catalogue, service.ruleset, work.upload)
+    return work.upload.delivery_id
+
+
+def refuse_too_large(settings: Settings) -> Uploads:
+    """An upload stopped by the size limit, as `UploadHandle.write` stops it."""
+    uploads = Uploads(settings)
+    uploads.limit = 10
+    tree = session(settings, uploads)
+    handle = tree.open("/inbox/riesig.xml", WRITE, SFTPAttributes())
+    assert isinstance(handle, UploadHandle)
+    assert handle.write(0, b"0123456789") == SFTP_OK
+    assert handle.write(10, b"x") != SFTP_OK
+    return uploads
+
+
+def test_refused_upload_has_a_ledger_row_and_its_protocol(
+    settings: Settings, service: Service
+) -> None:
+    """A refused upload is entered in the ledger with its finding; the worker answers it with
+    a protocol naming that LieferungsId, and nothing of its bytes is kept."""
+    uploads = refuse_too_large(settings)
+    [work] = queued(uploads)
+    delivery_id = record(service, work)
+    verdict = service.process(delivery_id)
+    assert verdict is not None
+    assert (verdict.delivery_id, verdict.result, verdict.filename) == (
+        delivery_id,
+        "abgewiesen",
+        "riesig.xml",
+    )
+    assert [f.code for f in verdict.findings] == ["ZVDA005"]
+    with service.sessions() as s:
+        row = s.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+        assert row is not None
+        assert (row.state, row.channel, row.size, row.original_sha256) == (
+            "answered",
+            "sftp",
+            10,
+            None,
+        )
+        assert row.protocol_path and (settings.home / row.protocol_path).is_file()
+        assert delivery_id in row.protocol_path
+        assert staged_bytes(settings) == []
+        assert ledger_checks(s, settings) == []
+
+
+def test_refusal_is_recorded_once_across_a_restart(settings: Settings, service: Service) -> None:
+    """A refusal whose note survived a crash is queued again and entered only once."""
+    uploads = refuse_too_large(settings)
+    [work] = queued(uploads)
+    record(service, work)  # the crash came before the note was deleted
+    restarted = Uploads(settings)
+    restarted.recover()
+    [again] = queued(restarted)
+    assert isinstance(again, Refused) and again.upload == work.upload  # type: ignore[union-attr]
+    with service.sessions.begin() as s:
+        assert not record_refusal(s, service.catalogue, service.ruleset, again.upload)
+    restarted.recorded(again)
+    with service.sessions() as s:
+        assert len(list(s.scalars(select(Delivery)))) == 1
+        assert len(list(s.scalars(select(FindingRow)))) == 1
+    restarted = Uploads(settings)
+    restarted.recover()
+    assert queued(restarted) == []
+
+
+def test_refused_delivery_cannot_be_reprocessed(settings: Settings, service: Service) -> None:
+    """`zvk reprocess` of a refused upload says that nothing was kept (exit status 2);
+    `zvk deliveries show` shows it."""
+    uploads = refuse_too_large(settings)
+    delivery_id = record(service, queued(uploads)[0])
+    with pytest.raises(UsageError):
+        service.reset_for_rerun(delivery_id)
+    zvk = [sys.executable, "-m", "ingest", "--home", str(settings.home)]
+    shown = subprocess.run(
+        [*zvk, "deliveries", "show", delivery_id], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "ZVDA005" in shown.stdout and "nichts aufbewahrt" in shown.stdout
+    again = subprocess.run(
+        [*zvk, "reprocess", delivery_id], capture_output=True, text=True, check=False
+    )
+    assert again.returncode == 2
+    assert "send the file again" in again.stderr and "Traceback" not in again.stderr

@@ -77,7 +77,7 @@ def test_too_large_upload_is_stopped_with_zvda005(
     assert done.returncode == 1
     protocol = wait_for("riesig.*.protokoll.xml", server.home / "outbox" / SENDER)
     assert protocol_fields(protocol)["codes"] == "ZVDA005"
-    assert ledger(server.home) == []
+    assert [d.delivery_id in protocol.name for d in ledger(server.home)] == [True]
     assert staged_files(server.home) == []
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ingest.reconciling.checks import Found
 from ingest.settings import Settings
 from ingest.storing.models import Delivery, DeliveryState, Report
+from ingest.storing.refusals import NOT_ARCHIVED
 
 IN_PROGRESS = {DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value}
 ANSWERED = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
@@ -61,7 +62,8 @@ def ledger_checks(session: Session, settings: Settings, now: datetime | None = N
         archived = settings.home / d.archive_path
         known.add(archived.resolve())
         try:
-            size = archived.stat().st_size
+            # nothing is kept of an upload refused before it was complete
+            size = d.size if d.archive_path == NOT_ARCHIVED else archived.stat().st_size
         except FileNotFoundError:
             out.append(_found("archivdatei_fehlt", d, d.archive_path))
         else:
