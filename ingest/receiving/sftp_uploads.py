@@ -222,7 +222,8 @@ class Uploads:
             for area, test in AREAS.items():
                 for entry in sorted((sender_dir / area).glob("*")):
                     if entry.name.startswith("."):
-                        entry.unlink(missing_ok=True)  # a note that was never complete
+                        with contextlib.suppress(OSError):
+                            entry.unlink()  # a note that was never complete
                     elif entry.suffix == REFUSED:
                         self._recover_refusal(entry)
                     elif entry.with_suffix(REFUSED).exists():
