@@ -33,6 +33,7 @@ from ingest.storing.db import (
     session_factory,
 )
 from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
+from ingest.storing.refusals import NOT_ARCHIVED
 from ingest.storing.registry import find_sender
 from ingest.storing.state import StoredChecks
 from ingest.validating.booking_keys import load_booking_keys
@@ -421,6 +422,11 @@ class Service:
             delivery = self._delivery(session, delivery_id)
             if delivery.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
                 return
+            if delivery.archive_path == NOT_ARCHIVED:
+                raise UsageError(
+                    f"{delivery_id} was refused before the file was complete and nothing of it "
+                    "was kept; the sender has to send the file again"
+                )
             if (
                 delivery.state != DeliveryState.FAILED.value
                 and delivery.result

@@ -294,10 +294,11 @@ def test_filepart_upload_completes_on_rename(server: Server, keys: Keys, tmp_pat
     assert protocol_fields(protocol)["Ergebnis"] == "fehlerfrei"
 
 
-def test_killed_upload_leaves_no_delivery(
+def test_killed_upload_is_refused_and_keeps_no_bytes(
     start_server: StartServer, keys: Keys, tmp_path: Path
 ) -> None:
-    """An upload whose client is killed halfway gets a ZVDA006 protocol, no delivery, no bytes."""
+    """An upload whose client is killed halfway gets a ZVDA006 protocol and its ledger row;
+    nothing of its bytes is kept."""
     server = start_server()
     (tmp_path / "gross.xml").write_bytes(b"<x>" + b"0" * 8_000_000)
     slow = ["sftp", "-l", "4000", "-b", "-", *ssh_options(keys.sender), "-P", str(server.port)]
@@ -321,7 +322,9 @@ def test_killed_upload_leaves_no_delivery(
     protocol = wait_for("gross.*.protokoll.xml", server.home / "outbox" / SENDER)
     assert protocol_fields(protocol)["codes"] == "ZVDA006"
     assert protocol_fields(protocol)["Ergebnis"] == "abgewiesen"
-    assert ledger(server.home) == []
+    [row] = ledger(server.home)
+    assert row.delivery_id in protocol.name
+    assert (row.result, row.archive_path) == ("abgewiesen", "")
     assert staged_files(server.home) == []
 
 

@@ -77,7 +77,7 @@ def test_too_large_upload_is_stopped_with_zvda005(
     assert done.returncode == 1
     protocol = wait_for("riesig.*.protokoll.xml", server.home / "outbox" / SENDER)
     assert protocol_fields(protocol)["codes"] == "ZVDA005"
-    assert ledger(server.home) == []
+    assert [d.delivery_id in protocol.name for d in ledger(server.home)] == [True]
     assert staged_files(server.home) == []
 
 
@@ -140,8 +140,9 @@ def test_second_upload_to_a_busy_name_is_refused(start_server: StartServer, keys
     wait_for("monat.*.protokoll.xml", server.home / "outbox" / SENDER)
 
 
-def test_upload_is_invisible_after_close(start_server: StartServer, keys: Keys) -> None:
-    """The inbox lists an upload only while it is in progress; it can never be opened to read."""
+def test_upload_is_never_readable(start_server: StartServer, keys: Keys) -> None:
+    """The inbox lists an upload while it is in progress and for a while after CLOSE; it can
+    never be opened to read."""
     server = start_server()
     with connected(server.port, SENDER, key=keys.sender) as sftp:
         upload = sftp.open("/inbox/a.xml", "wb")
@@ -151,4 +152,6 @@ def test_upload_is_invisible_after_close(start_server: StartServer, keys: Keys) 
         with pytest.raises(OSError):
             sftp.open("/inbox/a.xml", "rb").read()
         upload.close()
-        assert sftp.listdir("/inbox") == []
+        assert sftp.listdir("/inbox") == ["a.xml"]
+        with pytest.raises(OSError):
+            sftp.open("/inbox/a.xml", "rb").read()

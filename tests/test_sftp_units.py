@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from ingest.errors import UsageError
 from ingest.receiving.sftp_auth import LoginGuard, Seats, loggable
 from ingest.receiving.sftp_fs import resolve
-from ingest.receiving.sftp_uploads import Completed, Uploads
+from ingest.receiving.sftp_uploads import Completed, Refused, Uploads
 from ingest.settings import Settings, SftpSettings
 from ingest.storing.credentials import (
     PublicKey,
@@ -162,7 +162,7 @@ def test_name_unanswered_in_the_ledger_is_busy(settings: Settings) -> None:
 
 
 def test_recovery_after_a_crash(settings: Settings) -> None:
-    """At start-up complete uploads are queued again and broken-off ones answered ZVDA006."""
+    """At start-up complete uploads are queued again and broken-off ones refused ZVDA006."""
     uploads = Uploads(settings)
     done = uploads.begin(SENDER, False, "fertig.xml")
     broken = uploads.begin(SENDER, False, "halb.xml")
@@ -172,10 +172,12 @@ def test_recovery_after_a_crash(settings: Settings) -> None:
     uploads.complete(done)
     restarted = Uploads(settings)
     restarted.recover()
-    work = restarted.work.get_nowait()
-    assert isinstance(work, Completed) and work.staged.name == "fertig.xml"
+    queued = [restarted.work.get_nowait(), restarted.work.get_nowait()]
     assert restarted.work.empty()
-    assert list((settings.outbox / SENDER).glob("halb.*.protokoll.xml"))
+    [work] = [w for w in queued if isinstance(w, Completed)]
+    assert work.staged.name == "fertig.xml"
+    [refused] = [w for w in queued if isinstance(w, Refused)]
+    assert (refused.upload.filename, refused.upload.code) == ("halb.xml", "ZVDA006")
     assert not broken.folder.exists()
 
 

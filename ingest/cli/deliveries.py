@@ -125,7 +125,7 @@ def deliveries_show(
         ("Ergebnis", d.result or "-"),
         ("Bezug", d.duplicate_of or "-"),
         ("Meldungen", f"{d.total} gesamt, {d.accepted} angenommen, {d.rejected} abgewiesen"),
-        ("Archiv", d.archive_path),
+        ("Archiv", d.archive_path or "- (Übertragung abgewiesen, nichts aufbewahrt)"),
         ("Protokoll", d.protocol_path or "-"),
     ]
     if d.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):

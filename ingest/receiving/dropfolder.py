@@ -22,6 +22,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from ingest.receiving.intake import in_transfer
 from ingest.settings import Settings
 from ingest.validating.identifiers import sender_number_shaped
 
@@ -52,9 +53,7 @@ def classify(inbox: Path, path: Path, ignore_suffixes: list[str]) -> Drop | None
         test = True
     else:
         return None
-    if not sender_number_shaped(sender) or name.startswith("."):
-        return None
-    if any(name.lower().endswith(s) for s in ignore_suffixes):
+    if not sender_number_shaped(sender) or in_transfer(name, ignore_suffixes):
         return None
     return Drop(path=path, sender_number=sender, test=test)
 

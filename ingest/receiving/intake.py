@@ -17,7 +17,7 @@ import secrets
 import shutil
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -64,6 +64,14 @@ def require_regular_file(path: Path) -> None:
     """Raise :class:`NotARegularFile` unless ``path`` itself (not what it links to) is one."""
     if not stat.S_ISREG(os.lstat(path).st_mode):
         raise NotARegularFile(str(path))
+
+
+def in_transfer(name: str, suffixes: Sequence[str]) -> bool:
+    """A name a client writes under while the transfer runs: a dot-file or one ending in a
+    temporary suffix (``intake.ignore_suffixes``, any case). The drop folder never takes such a
+    file; over SFTP it is taken once it is renamed to an ordinary name."""
+    lowered = name.lower()
+    return name.startswith(".") or any(lowered.endswith(s.lower()) for s in suffixes)
 
 
 def new_delivery_id(now: datetime) -> str:

@@ -24,11 +24,19 @@ from ingest.errors import ConfigurationError
 from ingest.pipeline import Service
 from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
 from ingest.receiving.sftp_fs import SenderTree, TreeServer
-from ingest.receiving.sftp_uploads import Acknowledged, Completed, Pending, Uploads, Work
+from ingest.receiving.sftp_uploads import (
+    Acknowledged,
+    Completed,
+    Pending,
+    Refused,
+    Uploads,
+    Work,
+)
 from ingest.settings import Settings
 from ingest.storing.credentials import record_acknowledgement
 from ingest.storing.db import open_database, session_factory
 from ingest.storing.models import Delivery
+from ingest.storing.refusals import record_refusal
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
@@ -68,6 +76,8 @@ class Handoff(threading.Thread):
     def handle(self, work: Work) -> None:
         if isinstance(work, Completed):
             self._deliver(work)
+        elif isinstance(work, Refused):
+            self._refuse(work)
         else:
             self._acknowledge(work)
 
@@ -82,6 +92,19 @@ class Handoff(threading.Thread):
             log.exception("could not register an upload", sender=staged.sender)
         finally:
             self.uploads.finished(staged)
+        self.wake.set()
+
+    def _refuse(self, work: Refused) -> None:
+        """Enter a refused upload in the ledger; the worker writes its protocol."""
+        service = self.service
+        try:
+            with service.sessions.begin() as session:
+                record_refusal(session, service.catalogue, service.ruleset, work.upload)
+        except Exception:
+            log.exception("could not record a refused upload", sender=work.upload.sender_number)
+            self.uploads.release(work.key)  # its note stays: recorded at the next start
+            return
+        self.uploads.recorded(work)
         self.wake.set()
 
     def _acknowledge(self, work: Acknowledged) -> None:

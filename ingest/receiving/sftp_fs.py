@@ -2,17 +2,16 @@
 
 paramiko does not confine paths: :class:`SenderTree` maps every path the client sends onto this
 virtual tree itself. Paths are resolved as text, so ``..``, absolute paths and symlinks cannot
-reach anything but the three folders: the upload folders are write-only (a sender cannot read back
-what it sent), the outbox is the sender's own protocols (list, read, delete), and nothing else
-exists. Every handler catches its errors and answers with an SFTP status code, because an exception
-would end the whole session.
+reach anything but the three folders: the upload folders are write-only (a sender sees what it
+sent, as a ghost, but cannot read it back), the outbox is the sender's own protocols (list, read,
+delete), and nothing else exists. Every handler catches its errors and answers with an SFTP
+status code, because an exception would end the whole session.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +94,18 @@ class SenderTree(SFTPServerInterface):
         return path if parts is None else "/" + "/".join(parts)
 
     def _live(self, test: bool, name: str) -> SFTPAttributes | None:
+        """What the sender sees of a name in an upload folder: an upload in progress, one
+        closed under a temporary name, or the ghost of a complete one; else nothing."""
         handle = self.open_uploads.get((test, name))
         if handle is not None:
             return handle.stat()
         staged = self.parked.get((test, name))
         if staged is not None:
-            return file_attributes(name, staged.path.stat().st_size, time.time())
+            info = staged.path.stat()
+            return file_attributes(name, info.st_size, info.st_mtime, atime=info.st_atime)
+        ghost = self.uploads.ghosts.get((self.sender, test), name)
+        if ghost is not None:
+            return file_attributes(name, ghost.size, ghost.mtime, atime=ghost.atime, mode=0o400)
         return None
 
     def _outbox_file(self, name: str) -> Path | None:
@@ -149,6 +154,7 @@ class SenderTree(SFTPServerInterface):
         if len(parts) == 1 and parts[0] in AREAS:
             test = AREAS[parts[0]]
             names = {n for t, n in (*self.open_uploads, *self.parked) if t == test}
+            names.update(self.uploads.ghosts.names((self.sender, test)))
             return [a for n in sorted(names) if (a := self._live(test, n)) is not None]
         if parts == (OUTBOX,):
             return self._list_outbox()
@@ -206,25 +212,33 @@ class SenderTree(SFTPServerInterface):
             self.uploads.acknowledge(self.sender, name)
             log.info("protocol acknowledged", sender=self.sender)
             return SFTP_OK
-        staged = self.parked.pop((AREAS[area], name), None) if area in AREAS else None
-        if staged is None:
+        if area not in AREAS:
             return NOT_YOURS
-        self.uploads.discard(staged)  # the client withdrew its own unfinished upload
-        return SFTP_OK
+        staged = self.parked.pop((AREAS[area], name), None)
+        if staged is not None:
+            self.uploads.discard(staged)  # the client withdrew its own unfinished upload
+            return SFTP_OK
+        if self.uploads.ghosts.remove((self.sender, AREAS[area]), name):
+            return SFTP_OK  # only the ghost goes: the delivery is under way
+        return NOT_YOURS
 
     @guarded
     def rename(self, oldpath: str, newpath: str) -> int:
-        """Only one rename is allowed: a closed upload under a temporary name to its final name
-        in the same folder; that rename completes the upload."""
+        """A rename within one upload folder. A closed upload under a temporary name takes the
+        new name, and a final name completes it; a name that is busy (being uploaded, or
+        delivered and not yet answered) is refused. The ghost of a complete upload is renamed
+        as the sender sees it; its delivery keeps the name it was closed under."""
         old, new = resolve(oldpath), resolve(newpath)
         if old is None or new is None or len(old) != 2 or len(new) != 2 or old[0] != new[0]:
             return NOT_YOURS
         if old[0] not in AREAS:
             return NOT_YOURS
         test = AREAS[old[0]]
+        if old[1] == new[1]:
+            return SFTP_OK if self._live(test, old[1]) is not None else SFTP_NO_SUCH_FILE
         staged = self.parked.get((test, old[1]))
         if staged is None:
-            return SFTP_NO_SUCH_FILE if (test, old[1]) not in self.open_uploads else BUSY
+            return self._rename_ghost(test, old[1], new[1])
         if not self.uploads.rename(staged, new[1]):
             return BUSY
         del self.parked[(test, old[1])]
@@ -234,16 +248,41 @@ class SenderTree(SFTPServerInterface):
             self.uploads.complete(staged)
         return SFTP_OK
 
+    def _rename_ghost(self, test: bool, old: str, new: str) -> int:
+        if (test, old) in self.open_uploads:
+            return BUSY
+        if (test, new) in self.open_uploads or (test, new) in self.parked:
+            return BUSY
+        if self.uploads.ghosts.rename((self.sender, test), old, new):
+            return SFTP_OK
+        return SFTP_NO_SUCH_FILE
+
     def posix_rename(self, oldpath: str, newpath: str) -> int:
         return self.rename(oldpath, newpath)
 
     @guarded
     def chattr(self, path: str, attr: SFTPAttributes) -> int:
+        """Times (WinSCP's and ``sftp -p``'s "preserve timestamp") are taken for any file the
+        sender sees in an upload folder, also after CLOSE; its content cannot change."""
         parts = resolve(path)
-        live = parts is not None and len(parts) == 2 and parts[0] in AREAS
-        if live and parts and self._live(AREAS[parts[0]], parts[1]) is not None:
+        if parts is None or len(parts) != 2 or parts[0] not in AREAS:
+            return NOT_YOURS
+        test, name = AREAS[parts[0]], parts[1]
+        handle = self.open_uploads.get((test, name))
+        if handle is not None:
+            return handle.chattr(attr)
+        staged = self.parked.get((test, name))
+        if staged is not None:
+            if attr.st_atime is not None and attr.st_mtime is not None:
+                os.utime(staged.path, (attr.st_atime, attr.st_mtime))
             return SFTP_OK
-        return NOT_YOURS
+        ghost = self.uploads.ghosts.get((self.sender, test), name)
+        if ghost is None:
+            return SFTP_NO_SUCH_FILE
+        if attr.st_size is not None and attr.st_size != ghost.size:
+            return NOT_YOURS
+        self.uploads.ghosts.set_times((self.sender, test), name, attr.st_atime, attr.st_mtime)
+        return SFTP_OK
 
     def mkdir(self, path: str, attr: SFTPAttributes) -> int:
         return NOT_YOURS

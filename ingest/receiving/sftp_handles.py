@@ -62,12 +62,15 @@ def folder_attributes(name: str) -> SFTPAttributes:
     return attrs
 
 
-def file_attributes(name: str, size: int, mtime: float) -> SFTPAttributes:
+def file_attributes(
+    name: str, size: int, mtime: float, *, atime: float | None = None, mode: int = 0o600
+) -> SFTPAttributes:
     attrs = SFTPAttributes()
     attrs.filename = name
-    attrs.st_mode = stat.S_IFREG | 0o600
+    attrs.st_mode = stat.S_IFREG | mode
     attrs.st_size = size
-    attrs.st_mtime = attrs.st_atime = int(mtime)
+    attrs.st_mtime = int(mtime)
+    attrs.st_atime = int(mtime if atime is None else atime)
     return attrs
 
 
@@ -97,6 +100,7 @@ class UploadHandle(SFTPHandle):
         self.staged = staged
         self.size = 0
         self.done = False
+        self.times: tuple[float, float] | None = None  # (atime, mtime) the client set
         self._fd = os.open(staged.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self._buffer = bytearray()
         self._buffer_at = 0  # file offset of the buffer's first byte
@@ -139,10 +143,17 @@ class UploadHandle(SFTPHandle):
         return NOT_YOURS
 
     def stat(self) -> SFTPAttributes:
-        return file_attributes(self.staged.name, self.size, time.time())
+        if self.times is None:
+            return file_attributes(self.staged.name, self.size, time.time())
+        atime, mtime = self.times
+        return file_attributes(self.staged.name, self.size, mtime, atime=atime)
 
     def chattr(self, attr: SFTPAttributes) -> int:
-        return SFTP_OK  # times and modes of an upload are the fund's business, not an error
+        """Times are kept for the file (``sftp -p``); modes and owners are the fund's business,
+        not an error."""
+        if attr.st_atime is not None and attr.st_mtime is not None:
+            self.times = (attr.st_atime, attr.st_mtime)
+        return SFTP_OK
 
     def _finish(self) -> None:
         """Write what is buffered, make it durable and close the file; at most once."""
@@ -151,6 +162,8 @@ class UploadHandle(SFTPHandle):
         self.done = True
         try:
             self._flush()
+            if self.times is not None:
+                os.utime(self._fd, self.times)
             os.fsync(self._fd)
         finally:
             os.close(self._fd)

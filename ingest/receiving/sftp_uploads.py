@@ -3,37 +3,41 @@
 The bytes of an upload go to a staging folder ``<home>/spool/sftp/<sender>/<area>/<token>.upload/``,
 never into the inbox, so the drop-folder watcher never sees half a file. The client's CLOSE (or,
 for clients that upload to a temporary name such as WinSCP's ``.filepart``, the final RENAME) marks
-the file complete: the folder is renamed to ``<token>.ready`` and queued for the pipeline. A session
-that ends before that is an aborted transfer: the sender gets a ZVDA006 protocol, the bytes are
-deleted and the ledger records nothing. The two folder suffixes make this crash-safe: at start-up
-``.ready`` folders are handed over again and ``.upload`` folders are answered with ZVDA006.
+the file complete: the folder is renamed to ``<token>.ready`` and queued for the pipeline, and the
+file stays visible to the sender as a ghost (``sftp_ghosts``). A session that ends before that is
+an aborted transfer (ZVDA006), an upload past the size limit is stopped (ZVDA005): the bytes are
+deleted, a note ``<token>.refused`` records the refusal, and the hand-over enters it in the ledger,
+whose worker writes the protocol. The suffixes make this crash-safe: at start-up ``.ready``
+folders are handed over again, ``.refused`` notes entered again (once: the note carries the
+LieferungsId), and ``.upload`` folders are refused with ZVDA006.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import queue
 import secrets
 import shutil
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
-from ingest.answering.outbox import write_protocol
-from ingest.answering.protocol import Verdict
-from ingest.receiving.intake import new_delivery_id
+from ingest.answering.outbox import write_atomically
+from ingest.receiving.intake import in_transfer, new_delivery_id
+from ingest.receiving.sftp_ghosts import Ghosts
 from ingest.settings import Settings
-from ingest.validating.findings import load_catalogue
+from ingest.storing.refusals import RefusedUpload, now_iso
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
-UPLOADING, READY = ".upload", ".ready"
+UPLOADING, READY, REFUSED = ".upload", ".ready", ".refused"
 AREAS = {"inbox": False, "test": True}  # the sender's upload folders and their test flag
 
 
@@ -68,6 +72,15 @@ class Completed:
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """An upload refused before it was complete, waiting for its ledger row."""
+
+    upload: RefusedUpload
+    note: Path  # the ``<token>.refused`` note, deleted once the ledger has the row
+    key: tuple[str, bool, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Acknowledged:
     """A sender deleted a protocol from its outbox."""
 
@@ -75,7 +88,7 @@ class Acknowledged:
     filename: str
 
 
-Work = Completed | Acknowledged
+Work = Completed | Refused | Acknowledged
 Pending = Callable[[str, bool, str], bool]  # (sender, test, name): in the ledger, unanswered?
 
 
@@ -93,13 +106,14 @@ class Uploads:
         self.root = settings.spool / "sftp"
         self.limit = settings.sftp.max_file_bytes or settings.intake.max_file_bytes
         self.work: queue.Queue[Work] = queue.Queue()
+        self.ghosts = Ghosts()
         self._busy: set[tuple[str, bool, str]] = set()
         self._lock = threading.Lock()
 
     def is_temporary(self, name: str) -> bool:
-        """Names like ``x.filepart``: the client renames them when the upload is complete."""
-        lowered = name.lower()
-        return any(lowered.endswith(s) for s in self.settings.intake.ignore_suffixes)
+        """Dot-files and names like ``x.filepart``: the client renames them when the upload is
+        complete; the same names the drop folder leaves alone."""
+        return in_transfer(name, self.settings.intake.ignore_suffixes)
 
     def begin(self, sender: str, test: bool, name: str) -> Staged | None:
         """Open a staging folder for an upload; ``None`` when the name is busy."""
@@ -128,19 +142,44 @@ class Uploads:
         ready = staged.folder.with_suffix(READY)
         os.rename(staged.folder, ready)
         staged.folder = ready
+        info = staged.path.stat()  # its times are those of the CLOSE, or those the client set
+        self.ghosts.add((staged.sender, staged.test), staged.name, info.st_size, info.st_mtime)
         log.info("upload complete", sender=staged.sender, test=staged.test, channel="sftp")
         self.work.put(Completed(staged))
 
     def abort(self, staged: Staged, code: str, detail: str) -> None:
-        """Answer a transfer that did not complete with a protocol; keep nothing of it."""
+        """Refuse a transfer that did not complete: keep nothing of its bytes, note the refusal
+        and queue it for the ledger (whose worker answers it with a protocol)."""
         try:
-            answer_refusal(self.settings, staged, code, detail)
-            log.warning("upload refused", sender=staged.sender, code=code, test=staged.test)
+            sha256, size = _digest(staged.path)
+            refused = RefusedUpload(
+                delivery_id=new_delivery_id(datetime.now(UTC)),
+                sender_number=staged.sender,
+                filename=staged.name,
+                test=staged.test,
+                channel="sftp",
+                sha256=sha256,
+                size=size,
+                received_at=staged.received_at.isoformat(),
+                refused_at=now_iso(),
+                code=code,
+                detail=detail,
+            )
+            note = staged.folder.with_suffix(REFUSED)
+            write_atomically(note, json.dumps(asdict(refused)).encode())
         except Exception:
-            log.exception("could not write the protocol of a refused upload", code=code)
-        finally:
-            shutil.rmtree(staged.folder, ignore_errors=True)
+            # Left as it is: refused again with ZVDA006 at the next start.
+            log.exception("could not note a refused upload", code=code)
             self.release(staged.key)
+            return
+        shutil.rmtree(staged.folder, ignore_errors=True)
+        log.warning("upload refused", sender=staged.sender, code=code, test=staged.test)
+        self.work.put(Refused(refused, note, staged.key))
+
+    def recorded(self, refused: Refused) -> None:
+        """The ledger has the refusal: drop its note and free its name."""
+        refused.note.unlink(missing_ok=True)
+        self.release(refused.key)
 
     def discard(self, staged: Staged) -> None:
         """The client deleted its own unfinished upload: nothing to answer."""
@@ -177,11 +216,30 @@ class Uploads:
         return free
 
     def recover(self) -> None:
-        """After a restart: queue complete uploads again, answer broken-off ones with ZVDA006."""
+        """After a restart: queue complete uploads and noted refusals again, refuse broken-off
+        uploads with ZVDA006."""
         for sender_dir in sorted(self.root.glob("*")):
             for area, test in AREAS.items():
-                for folder in sorted((sender_dir / area).glob("*")):
-                    self._recover_one(sender_dir.name, test, folder)
+                for entry in sorted((sender_dir / area).glob("*")):
+                    if entry.name.startswith("."):
+                        with contextlib.suppress(OSError):
+                            entry.unlink()  # a note that was never complete
+                    elif entry.suffix == REFUSED:
+                        self._recover_refusal(entry)
+                    elif entry.with_suffix(REFUSED).exists():
+                        shutil.rmtree(entry, ignore_errors=True)  # refused, the bytes not yet gone
+                    else:
+                        self._recover_one(sender_dir.name, test, entry)
+
+    def _recover_refusal(self, note: Path) -> None:
+        try:
+            refused = RefusedUpload(**json.loads(note.read_text()))
+        except (ValueError, TypeError):
+            log.exception("unreadable note of a refused upload, left alone", note=note.name)
+            return
+        key = (refused.sender_number, refused.test, refused.filename)
+        self._claim(key)
+        self.work.put(Refused(refused, note, key))
 
     def _recover_one(self, sender: str, test: bool, folder: Path) -> None:
         files = [f for f in folder.iterdir() if f.is_file()] if folder.is_dir() else []
@@ -196,33 +254,15 @@ class Uploads:
             self.abort(staged, "ZVDA006", "die Übertragung wurde durch einen Neustart unterbrochen")
 
 
-def answer_refusal(settings: Settings, staged: Staged, code: str, detail: str) -> Path:
-    """Write the protocol of an upload refused before it became a delivery (ZVDA005, ZVDA006)."""
-    catalogue = load_catalogue()
-    now = datetime.now(UTC)
-    verdict = Verdict(
-        delivery_id=new_delivery_id(now),
-        sender=staged.sender,
-        filename=staged.name,
-        sha256=_sha256(staged.path),
-        received_at=staged.received_at,
-        processed_at=now,
-        test=staged.test,
-        # Same wording as Service.ruleset: the sender's software reads it.
-        ruleset=f"Meldedatei 1, Regelwerk {catalogue.version}",
-        result="abgewiesen",
-        findings=[catalogue.finding(code, detail)],
-    )
-    return write_protocol(settings.outbox, verdict)
-
-
-def _sha256(path: Path) -> str:
-    """Digest of the bytes that did arrive (of nothing, when none did)."""
+def _digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of the bytes that did arrive (of nothing, when none did)."""
     digest = hashlib.sha256()
+    size = 0
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(1024 * 1024):
                 digest.update(chunk)
+                size += len(chunk)
     except FileNotFoundError:
         pass
-    return digest.hexdigest()
+    return digest.hexdigest(), size

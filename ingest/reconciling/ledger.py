@@ -25,6 +25,7 @@ from ingest.reconciling.checks import Found
 from ingest.settings import Settings
 from ingest.storing.credentials import OutboxAcknowledgement
 from ingest.storing.models import Delivery, DeliveryState, Report
+from ingest.storing.refusals import NOT_ARCHIVED
 
 # Every state is named in exactly one of these sets (tests/test_reconcile_ledger.py checks it).
 IN_PROGRESS = {DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value}
@@ -87,7 +88,8 @@ def ledger_checks(
         if as_of is not None and not arrived_by(d.received_at, as_of):
             continue
         try:
-            size = archived.stat().st_size
+            # nothing is kept of an upload refused before it was complete
+            size = d.size if d.archive_path == NOT_ARCHIVED else archived.stat().st_size
         except FileNotFoundError:
             out.append(_found("archivdatei_fehlt", d, d.archive_path))
         else:
