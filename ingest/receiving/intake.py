@@ -53,6 +53,8 @@ class Arrival:
     test: bool
     channel: str
     received_at: str  # ISO timestamp, UTC
+    # The spooled bytes are the service's own copy (``zvk ingest``): archived by renaming it.
+    own_copy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +143,7 @@ def claim(
         filename=escaped_name(filename if filename is not None else source.name),
         test=test,
         channel=channel,
+        own_copy=keep_source,
     )
     note = _note_path(settings.spool, arrival.delivery_id)
     target = _data_path(settings.spool, arrival.delivery_id)
@@ -212,6 +215,11 @@ def archive(settings: Settings, arrival: Arrival) -> Archived:
         before = os.fstat(fd)
         _require_sole_copy(fd, before)
         target.parent.mkdir(parents=True, exist_ok=True)
+        if arrival.own_copy:  # nobody else ever had it: hash it and move it in
+            sha256, size = _digest(source)
+            os.chmod(source, 0o400)
+            os.replace(source, target)
+            return Archived(arrival=arrival, path=target, sha256=sha256, size=size)
         tmp = target.with_name(f".{target.name}.copying")
         digest = hashlib.sha256()
         size = 0
