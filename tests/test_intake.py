@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SENDER
+from conftest import SENDER, assert_protocol_valid
 from sqlalchemy import select
 
 from ingest.errors import UsageError
@@ -115,3 +116,36 @@ def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
             )
     assert source.exists()
     assert not settings.spool.exists() or not any(settings.spool.iterdir())
+
+
+def test_a_forced_collision_of_lieferungsids_loses_no_file(
+    settings: Settings, service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The random part of two LieferungsIds is made equal: once while the first file is still
+    in the spool, once after it is in the ledger. Every file keeps its bytes and gets an id of
+    its own, in the shape protocols have always had."""
+    fixed = "20261202-120000-ABCDEF"
+    drawn = iter([fixed, fixed, fixed, "20261202-120000-000001", fixed, "20261202-120000-000002"])
+    monkeypatch.setattr(intake, "new_delivery_id", lambda _now: next(drawn))
+    sources = []
+    for n in range(3):
+        builder = FileBuilder(file_number=n + 1)
+        builder.anmeldung(n + 1)
+        sources.append(builder.write(tmp_path / f"datei-{n}.xml"))
+    contents = [p.read_bytes() for p in sources]
+    first = intake.claim(settings, sources[0], sender_number=SENDER, test=False, channel="drop")
+    second = intake.claim(settings, sources[1], sender_number=SENDER, test=False, channel="drop")
+    assert first is not None and second is not None
+    service.recover()
+    third = service.receive(sources[2], sender_number=SENDER, test=False, channel="drop")
+    ids = [first.delivery_id, second.delivery_id, third]
+    assert ids == [fixed, "20261202-120000-000001", "20261202-120000-000002"]
+    for delivery_id, data in zip(ids, contents, strict=True):
+        assert delivery_id is not None and re.fullmatch(r"\d{8}-\d{6}-[0-9A-F]{6}", delivery_id)
+        verdict = service.process(delivery_id)
+        assert verdict is not None and verdict.result == "fehlerfrei"
+        assert_protocol_valid(settings, verdict)
+        with service.sessions() as session:
+            row = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+            assert row is not None
+            assert (settings.home / row.archive_path).read_bytes() == data
