@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
 from ingest.errors import TransientError, UsageError
+from ingest.home import protect
 from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
 from ingest.receiving.quarantine import is_transient, reason_of
@@ -81,6 +82,7 @@ class Service:
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
+        protect(settings)  # home 0700, database files 0600, umask 077
         engine = open_database(settings, writer=True)
         sqlite = engine.dialect.name == "sqlite"
         return cls(

@@ -42,7 +42,7 @@ def write_atomically(target: Path, data: bytes | Callable[[IO[bytes]], None]) ->
                 fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o600)  # personal data: the service user's alone (SFTP runs as it too)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
