@@ -25,6 +25,7 @@ from ingest.errors import TransientError, UsageError
 from ingest.home import protect
 from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
+from ingest.receiving.names import ledger_name
 from ingest.receiving.quarantine import is_transient, reason_of
 from ingest.receiving.refusals import refuse_arrival
 from ingest.settings import Settings
@@ -166,7 +167,7 @@ class Service:
                         delivery_id=arrival.delivery_id,
                         sender_number=arrival.sender_number,
                         sender_id=sender.id if sender else None,
-                        filename=arrival.filename,
+                        filename=ledger_name(arrival.filename),
                         sha256=archived.sha256,
                         size=archived.size,
                         test=arrival.test,

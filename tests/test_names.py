@@ -96,3 +96,18 @@ def test_entries_that_stand_for_no_sender_are_named_once(settings: Settings) -> 
             watcher.rescan()
     named = sorted(e["entry"] for e in logs if e["event"].startswith("inbox entry ignored"))
     assert named == sorted(["abc", f"{SENDER}/unterordner", "liesmich.txt"])
+
+
+def test_a_name_of_many_undecodable_bytes_is_received(
+    service: Service, settings: Settings, tmp_path: Path
+) -> None:
+    """200 bytes that are no UTF-8 escape to 800 characters: the delivery is still taken (the
+    ledger keeps both ends of the name), checked and answered."""
+    builder = FileBuilder()
+    builder.anmeldung(1)
+    raw = os.fsencode(tmp_path) + b"/" + b"\xff" * 200 + b".xml"
+    builder.write(Path(os.fsdecode(raw)))
+    verdict = service.ingest(Path(os.fsdecode(raw)), sender_number=SENDER, test=False)
+    assert verdict.result == "fehlerfrei"
+    assert verdict.filename.startswith("\\xff") and verdict.filename.endswith(".xml")
+    assert len(verdict.filename) <= 255

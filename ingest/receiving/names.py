@@ -82,6 +82,18 @@ def shown(text: str) -> str:
     )
 
 
+LEDGER_NAME_CHARS = 255  # the ledger's column for the delivered name
+
+
+def ledger_name(escaped: str) -> str:
+    """The name as the ledger can hold it: an escaped name longer than the column (a name of
+    many undecodable bytes) keeps its beginning and its end around ``…``."""
+    if len(escaped) <= LEDGER_NAME_CHARS:
+        return escaped
+    keep = (LEDGER_NAME_CHARS - 1) // 2
+    return f"{escaped[:keep]}…{escaped[-keep:]}"
+
+
 def is_escaped(text: str) -> bool:
     """Whether ``text`` can be a result of :func:`escaped_name` (nothing hidden in it)."""
     return not any(_hidden(char) for char in text)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import secrets
-import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,10 +158,3 @@ def note_facts(arrival: object) -> dict[str, object]:
     """The arrival's fields for a reason file (a dataclass of :mod:`ingest.receiving.intake`)."""
     facts = asdict(arrival)  # type: ignore[call-overload]
     return {str(k): v for k, v in facts.items()}
-
-
-def older_than(path: Path, seconds: float) -> bool:
-    try:
-        return time.time() - path.stat().st_mtime > seconds
-    except FileNotFoundError:
-        return False
