@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
-from ingest.errors import TransientError, UsageError
+from ingest.errors import TransientError, UsageError, ZvkError
 from ingest.home import protect
 from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
@@ -78,8 +78,9 @@ class Service:
     # Sessions that only read, for streaming a protocol: on SQLite they do not take the write
     # lock, so other workers go on committing meanwhile.
     readers: sessionmaker[Session] | None = None
-    # LieferungsId -> (failures so far, monotonic time before which it is not tried again)
-    _retry: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # LieferungsId -> (failures so far, monotonic time before which it is not tried again,
+    # whether the sender's later deliveries wait for it)
+    _retry: dict[str, tuple[int, float, bool]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
@@ -211,13 +212,7 @@ class Service:
                     select(Delivery.delivery_id, Delivery.sender_number)
                     .where(
                         or_(
-                            and_(
-                                Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
-                                or_(
-                                    Delivery.error.is_(None),
-                                    Delivery.error.not_like(f"{UNANSWERED}%"),
-                                ),
-                            ),
+                            Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
                             and_(
                                 Delivery.state == DeliveryState.FAILED.value,
                                 Delivery.protocol_path.is_(None),
@@ -244,16 +239,19 @@ class Service:
             self._retry.pop(arrival.delivery_id, None)
 
     def _due(self, delivery_id: str) -> bool:
-        return self._retry.get(delivery_id, (0, 0.0))[1] <= time.monotonic()
+        return self._retry.get(delivery_id, (0, 0.0, True))[1] <= time.monotonic()
 
-    def _postpone(self, delivery_id: str, event: str, exc: BaseException) -> None:
-        """Try a delivery again later, waiting twice as long after every failure."""
-        failures = self._retry.get(delivery_id, (0, 0.0))[0] + 1
+    def _postpone(
+        self, delivery_id: str, event: str, exc: BaseException, *, blocks: bool = True
+    ) -> None:
+        """Try a delivery again later, waiting twice as long after every failure; ``blocks``:
+        the sender's later deliveries wait for it (it is not yet checked)."""
+        failures = self._retry.get(delivery_id, (0, 0.0, True))[0] + 1
         delay = min(RETRY_SECONDS[0] * 2 ** (failures - 1), RETRY_SECONDS[1])
         quiet = isinstance(exc, intake.NotYetComplete)
         if quiet:  # a file still being written: looked at again as often as the inbox
             failures, delay = 0, max(RETRY_SECONDS[0], self.settings.intake.settle_seconds)
-        self._retry[delivery_id] = (failures, time.monotonic() + delay)
+        self._retry[delivery_id] = (failures, time.monotonic() + delay, blocks)
         (log.info if quiet else log.error)(
             event,
             delivery_id=delivery_id,
@@ -289,13 +287,18 @@ class Service:
                     if sender in busy:
                         continue
                     if not self._due(delivery_id):
-                        busy.add(sender)  # its later files wait, in order
+                        if self._retry[delivery_id][2]:
+                            busy.add(sender)  # not yet checked: its later files wait, in order
                         continue
                     try:
                         processed = self.process(delivery_id)
                     except Exception as exc:  # this delivery only: the others go on
-                        self._postpone(delivery_id, "could not process a delivery now", exc)
-                        busy.add(sender)
+                        checked = isinstance(exc, AnswerFailed)
+                        self._postpone(
+                            delivery_id, "could not process a delivery now", exc, blocks=not checked
+                        )
+                        if not checked:
+                            busy.add(sender)
                         continue
                     self._retry.pop(delivery_id, None)
                     if processed is not None:
@@ -322,14 +325,12 @@ class Service:
                     return None
                 try:
                     return self._process_claimed(delivery_id)
-                except _AnswerFailed as failed:
-                    if is_transient(failed.cause):
-                        raise failed.cause from None
-                    # Checked and recorded; only the protocol is missing. Left alone until an
-                    # operator runs it again (the reason is in the ledger and the log).
+                except AnswerFailed as failed:
+                    # Checked and recorded; only the protocol is missing: the reason goes into
+                    # the ledger, the worker tries again later (the sender's next files need
+                    # not wait for it).
                     self._note_error(delivery_id, UNANSWERED + reason_of(failed.cause))
-                    log.error("protocol not written", reason=reason_of(failed.cause))
-                    return self.verdict(delivery_id)
+                    raise
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id")
 
@@ -354,7 +355,9 @@ class Service:
             try:
                 answered = self._answer(delivery_id, verdict)
             except Exception as exc:
-                raise _AnswerFailed(exc) from exc
+                if is_transient(exc):
+                    raise
+                raise AnswerFailed(exc) from exc
         finally:
             checkpoint.wait()
         if not answered:
@@ -636,6 +639,8 @@ class Service:
         with self.sessions.begin() as session:
             delivery = self._delivery(session, delivery_id)
             delivery.protocol_path = str(path.relative_to(self.settings.home))
+            if delivery.error and delivery.error.startswith(UNANSWERED):
+                delivery.error = None  # written now
             if delivery.state != DeliveryState.FAILED.value:
                 delivery.state = DeliveryState.ANSWERED.value
             return True
@@ -645,7 +650,7 @@ class Service:
             return session.scalar(select(func.count(Report.id))) or 0
 
 
-class _AnswerFailed(Exception):
+class AnswerFailed(ZvkError):
     """Writing the protocol failed after the delivery's result was recorded."""
 
     def __init__(self, cause: Exception) -> None:
