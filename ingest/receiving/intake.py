@@ -185,8 +185,12 @@ def _reserve(spool: Path, taken: Callable[[str], bool] | None, **fields: Any) ->
             continue
         finally:
             tmp.unlink()
-        if taken is None or not taken(arrival.delivery_id):
-            return arrival
+        try:
+            if taken is None or not taken(arrival.delivery_id):
+                return arrival
+        except BaseException:
+            note.unlink()  # nothing claimed under it
+            raise
         note.unlink()
     raise RuntimeError("no unused LieferungsId found")
 
