@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
-import os
 import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -81,12 +80,15 @@ def test_concurrent_registrations_enter_the_delivery_once(
     assert sorted(d for d, _ in ledger(service)) == sorted(a.delivery_id for a in arrivals)
 
 
-def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Settings) -> None:
-    """The note is written before the file is moved: only an abandoned note is removed."""
+def test_a_note_of_a_claim_in_progress_is_kept_an_abandoned_one_dropped(
+    settings: Settings,
+) -> None:
+    """The note is written before the file is moved, and held locked until the claim is done:
+    a held note is kept; one nobody holds and that has no file is left from a claim that died."""
     settings.spool.mkdir(parents=True, exist_ok=True)
-    young = settings.spool / "20261128-120000-AAAAAA.json"
-    old = settings.spool / "20261128-110000-BBBBBB.json"
-    for note, delivery_id in ((young, "20261128-120000-AAAAAA"), (old, "20261128-110000-BBBBBB")):
+    held = settings.spool / "20261128-120000-AAAAAA.json"
+    dead = settings.spool / "20261128-110000-BBBBBB.json"
+    for note, delivery_id in ((held, "20261128-120000-AAAAAA"), (dead, "20261128-110000-BBBBBB")):
         fields = {
             "delivery_id": delivery_id,
             "sender_number": SENDER,
@@ -96,11 +98,11 @@ def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Sett
             "received_at": "2026-11-28T12:00:00+00:00",
         }
         note.write_text(json.dumps(fields))
-    past = time.time() - intake.ABANDONED_NOTE_SECONDS - 10
-    os.utime(old, (past, past))
-    assert intake.pending_arrivals(settings) == []
-    assert young.exists()
-    assert not old.exists()
+    with held.open("rb") as claim_in_progress:
+        fcntl.flock(claim_in_progress.fileno(), fcntl.LOCK_EX)
+        assert intake.pending_arrivals(settings) == []
+        assert held.exists()
+        assert not dead.exists()
 
 
 def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(

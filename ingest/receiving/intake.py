@@ -136,7 +136,7 @@ def claim(
         raise UsageError(f"sender {sender_number!r} is not a Betriebsnummer")
     require_regular_file(source)
     settings.spool.mkdir(parents=True, exist_ok=True)
-    arrival = _reserve(
+    arrival, held = _reserve(
         settings.spool,
         taken,
         sender_number=sender_number,
@@ -160,38 +160,50 @@ def claim(
     except BaseException:
         note.unlink(missing_ok=True)  # nothing was claimed: the file is where it was
         raise
+    finally:
+        os.close(held)
     return arrival
 
 
-def _reserve(spool: Path, taken: Callable[[str], bool] | None, **fields: Any) -> Arrival:
+def _reserve(
+    spool: Path, taken: Callable[[str], bool] | None, **fields: Any
+) -> tuple[Arrival, int]:
     """Write the note of a new arrival under a LieferungsId nobody else has.
 
     The note is linked into place, which fails when a note of that name exists; the ledger is
     asked only after that, because a registered arrival's note is removed after its ledger row
-    is committed.
+    is committed. The note appears locked (``flock``) and stays so, through the returned file
+    descriptor, until the claim is done: a note without its file that nobody holds is left
+    from a claim that died, and :func:`pending_arrivals` drops it.
     """
     for _ in range(_ID_ATTEMPTS):
         now = datetime.now(UTC)
         arrival = Arrival(delivery_id=new_delivery_id(now), received_at=now.isoformat(), **fields)
         note = _note_path(spool, arrival.delivery_id)
         tmp = spool / f".{arrival.delivery_id}.{secrets.token_hex(4)}.note"
-        with open(tmp, "wb") as fh:
-            fh.write(json.dumps(asdict(arrival)).encode())
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, json.dumps(asdict(arrival)).encode())
+            os.fsync(fd)
             os.link(tmp, note)
         except FileExistsError:
+            os.close(fd)
             continue
+        except BaseException:
+            os.close(fd)
+            raise
         finally:
             tmp.unlink()
         try:
             if taken is None or not taken(arrival.delivery_id):
-                return arrival
+                return arrival, fd
         except BaseException:
             note.unlink()  # nothing claimed under it
+            os.close(fd)
             raise
         note.unlink()
+        os.close(fd)
     raise RuntimeError("no unused LieferungsId found")
 
 
@@ -341,11 +353,28 @@ def pending_arrivals(settings: Settings) -> list[Arrival]:
         has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
         if has_bytes or archive_path(settings, arrival).exists():
             found.append(arrival)
-        elif _older_than(note, ABANDONED_NOTE_SECONDS):
-            # The rename never happened: nothing was claimed. A young note may belong to a
+        elif _abandoned(settings, note, arrival) or _older_than(note, ABANDONED_NOTE_SECONDS):
+            # The rename never happened: nothing was claimed. A note held locked belongs to a
             # claim in progress (the note is written before the file is moved).
             note.unlink(missing_ok=True)
     return found
+
+
+def _abandoned(settings: Settings, note: Path, arrival: Arrival) -> bool:
+    """Whether no claim holds the note and it has no file: its claim died before the rename."""
+    try:
+        fd = os.open(note, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a claim in progress
+        has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
+        return not has_bytes and not archive_path(settings, arrival).exists()
+    finally:
+        os.close(fd)
 
 
 def _older_than(path: Path, seconds: float) -> bool:
