@@ -25,4 +25,5 @@ EXPOSE 2222
 
 # Create the home (idempotent), then serve; operators register members and senders with
 # `docker exec <container> zvk members add …` / `zvk senders add …`.
-CMD ["sh", "-c", "zvk init && exec zvk serve"]
+# umask 077: the home holds personal data, every file in it is the zvk user's alone.
+CMD ["sh", "-c", "umask 077 && zvk init && exec zvk serve"]

@@ -7,22 +7,27 @@ Findings are collected as data; only failures of the service itself raise.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import structlog
 from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.answering.outbox import write_protocol
 from ingest.answering.protocol import Assigned, Verdict
-from ingest.errors import TransientError, UsageError
+from ingest.errors import TransientError, UsageError, ZvkError
+from ingest.home import protect
 from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
+from ingest.receiving.names import ledger_name
+from ingest.receiving.quarantine import is_transient, reason_of
+from ingest.receiving.refusals import refuse_arrival
 from ingest.settings import Settings
 from ingest.storing.claims import Claims, claimed, claims_for
 from ingest.storing.db import (
@@ -45,6 +50,8 @@ log = structlog.stdlib.get_logger("ingest.pipeline")
 T = TypeVar("T")
 INGEST_WAIT_SECONDS = 600.0
 FINAL_STATES = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
+UNANSWERED = "protocol not written: "  # Delivery.error of a delivery whose protocol failed
+RETRY_SECONDS = (1.0, 600.0)  # a failing delivery is tried again after 1 s, 2 s, … 10 min
 
 
 def grade(total: int, accepted: int, findings: list[Finding]) -> str:
@@ -72,9 +79,13 @@ class Service:
     # Sessions that only read, for streaming a protocol: on SQLite they do not take the write
     # lock, so other workers go on committing meanwhile.
     readers: sessionmaker[Session] | None = None
+    # LieferungsId -> (failures so far, monotonic time before which it is not tried again,
+    # whether the sender's later deliveries wait for it)
+    _retry: dict[str, tuple[int, float, bool]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings) -> Service:
+        protect(settings)  # home 0700, database files 0600, umask 077
         engine = open_database(settings, writer=True)
         sqlite = engine.dialect.name == "sqlite"
         return cls(
@@ -100,7 +111,11 @@ class Service:
         channel: str,
         keep_source: bool = False,
     ) -> str | None:
-        """Claim a file and register it in the ledger; returns its LieferungsId."""
+        """Claim a file and register it in the ledger; returns its LieferungsId.
+
+        ``None`` when another process claimed it first or it was refused (quarantined and
+        answered); a transient failure of the registration leaves it to the recovery pass.
+        """
         arrival = intake.claim(
             self.settings,
             source,
@@ -108,17 +123,38 @@ class Service:
             test=test,
             channel=channel,
             keep_source=keep_source,
+            taken=self._taken,
         )
         if arrival is None:
             return None
-        self._register(arrival)
-        return arrival.delivery_id
+        try:
+            registered = self._register(arrival)
+        except Exception as exc:  # transient: claimed, the recovery pass registers it
+            self._postpone(arrival.delivery_id, "could not register a delivery now", exc)
+            return arrival.delivery_id
+        return arrival.delivery_id if registered else None
 
-    def _register(self, arrival: intake.Arrival, *, wait: bool = True) -> None:
-        """Archive the spooled file and enter it in the ledger (once, whoever asks)."""
+    def _taken(self, delivery_id: str) -> bool:
+        with self.sessions() as session:
+            found = session.scalar(select(Delivery.id).where(Delivery.delivery_id == delivery_id))
+            return found is not None
+
+    def _register(self, arrival: intake.Arrival, *, wait: bool = True) -> bool:
+        """Archive the spooled file and enter it in the ledger (once, whoever asks).
+
+        A failure that is about this file refuses it alone (quarantine, protocol) and returns
+        ``False``; a transient one is raised and the file stays in the spool.
+        """
         with intake.registering(self.settings, arrival, wait=wait) as mine:
             if mine:
-                self._enter(arrival)
+                try:
+                    self._enter(arrival)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    refuse_arrival(self.settings, arrival, exc)
+                    return False
+        return True
 
     def _enter(self, arrival: intake.Arrival) -> None:
         archived = intake.archive(self.settings, arrival)
@@ -133,7 +169,7 @@ class Service:
                         delivery_id=arrival.delivery_id,
                         sender_number=arrival.sender_number,
                         sender_id=sender.id if sender else None,
-                        filename=arrival.filename,
+                        filename=ledger_name(arrival.filename),
                         sha256=archived.sha256,
                         size=archived.size,
                         test=arrival.test,
@@ -161,7 +197,8 @@ class Service:
         delivery_id = self.receive(
             source, sender_number=sender_number, test=test, channel=channel, keep_source=True
         )
-        assert delivery_id is not None  # a copy cannot be claimed by anybody else
+        if delivery_id is None:  # a copy cannot be claimed by anybody else: refused
+            raise UsageError(f"{source}: refused, see the quarantine and the sender's outbox")
         verdict = self.process(delivery_id, wait_seconds=INGEST_WAIT_SECONDS)
         if verdict is None:
             raise TransientError(f"{delivery_id}: another worker holds the delivery")
@@ -188,9 +225,42 @@ class Service:
             )
 
     def recover(self) -> None:
-        """Register what an interrupted run left in the spool (the worker does the rest)."""
+        """Register what an interrupted run left in the spool (the worker does the rest).
+
+        Each arrival on its own: one that cannot be registered now stays for the next pass.
+        """
         for arrival in intake.pending_arrivals(self.settings):
-            self._register(arrival, wait=False)  # the receiver may be registering it now
+            if not self._due(arrival.delivery_id):
+                continue
+            try:
+                self._register(arrival, wait=False)  # the receiver may be registering it now
+            except Exception as exc:
+                self._postpone(arrival.delivery_id, "could not register an arrival now", exc)
+                continue
+            self._retry.pop(arrival.delivery_id, None)
+
+    def _due(self, delivery_id: str) -> bool:
+        return self._retry.get(delivery_id, (0, 0.0, True))[1] <= time.monotonic()
+
+    def _postpone(
+        self, delivery_id: str, event: str, exc: BaseException, *, blocks: bool = True
+    ) -> None:
+        """Try a delivery again later, waiting twice as long after every failure; ``blocks``:
+        the sender's later deliveries wait for it (it is not yet checked)."""
+        failures = self._retry.get(delivery_id, (0, 0.0, True))[0] + 1
+        delay = min(RETRY_SECONDS[0] * 2 ** (failures - 1), RETRY_SECONDS[1])
+        quiet = isinstance(exc, intake.NotYetComplete)
+        if quiet:  # a file still being written: looked at again as often as the inbox
+            failures, delay = 0, max(RETRY_SECONDS[0], self.settings.intake.settle_seconds)
+        self._retry[delivery_id] = (failures, time.monotonic() + delay, blocks)
+        (log.info if quiet else log.error)(
+            event,
+            delivery_id=delivery_id,
+            reason=reason_of(exc),
+            failures=failures,
+            retry_seconds=delay,
+            exc_info=failures == 1,
+        )
 
     def work(
         self,
@@ -217,7 +287,22 @@ class Service:
                         break
                     if sender in busy:
                         continue
-                    if self.process(delivery_id) is not None:
+                    if not self._due(delivery_id):
+                        if self._retry[delivery_id][2]:
+                            busy.add(sender)  # not yet checked: its later files wait, in order
+                        continue
+                    try:
+                        processed = self.process(delivery_id)
+                    except Exception as exc:  # this delivery only: the others go on
+                        checked = isinstance(exc, AnswerFailed)
+                        self._postpone(
+                            delivery_id, "could not process a delivery now", exc, blocks=not checked
+                        )
+                        if not checked:
+                            busy.add(sender)
+                        continue
+                    self._retry.pop(delivery_id, None)
+                    if processed is not None:
                         done += 1
                     else:
                         busy.add(sender)
@@ -239,7 +324,14 @@ class Service:
             with claimed(self.claims, pk, wait_seconds) as got:
                 if not got:
                     return None
-                return self._process_claimed(delivery_id)
+                try:
+                    return self._process_claimed(delivery_id)
+                except AnswerFailed as failed:
+                    # Checked and recorded; only the protocol is missing: the reason goes into
+                    # the ledger, the worker tries again later (the sender's next files need
+                    # not wait for it).
+                    self._note_error(delivery_id, UNANSWERED + reason_of(failed.cause))
+                    raise
         finally:
             structlog.contextvars.unbind_contextvars("delivery_id")
 
@@ -252,16 +344,21 @@ class Service:
         if state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
             try:
                 self._check_and_commit(delivery_id)
-            except (OperationalError, OSError):
-                raise  # database or disk unavailable: the state stays, a later pass retries
-            except Exception:
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # database or disk unavailable: the state stays, a later pass retries
                 log.exception("internal error while checking")
-                self._fail(delivery_id)
+                self._fail(delivery_id, reason_of(exc))
             clear_progress(self.settings, delivery_id)
         checkpoint = Checkpoint(self._engine())  # beside the protocol, not before it
         try:
             verdict = self.verdict(delivery_id)
-            answered = self._answer(delivery_id, verdict)
+            try:
+                answered = self._answer(delivery_id, verdict)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise AnswerFailed(exc) from exc
         finally:
             checkpoint.wait()
         if not answered:
@@ -403,7 +500,7 @@ class Service:
                 ],
             )
 
-    def _fail(self, delivery_id: str) -> None:
+    def _fail(self, delivery_id: str, reason: str) -> None:
         """Internal error: nothing committed, the file stays archived for a re-run (ZVSY999)."""
         with self.sessions.begin() as session:
             delivery = self._delivery(session, delivery_id)
@@ -411,7 +508,11 @@ class Service:
             self._finish(session, delivery, "abgewiesen", [finding])
             delivery.state = DeliveryState.FAILED.value
             delivery.original_sha256 = None
-            delivery.error = "internal error, see the service log"
+            delivery.error = reason
+
+    def _note_error(self, delivery_id: str, reason: str) -> None:
+        with self.sessions.begin() as session:
+            self._delivery(session, delivery_id).error = reason
 
     def reset_for_rerun(self, delivery_id: str) -> None:
         """Make a failed or rejected delivery new again, so that a worker checks it afresh.
@@ -544,6 +645,8 @@ class Service:
         with self.sessions.begin() as session:
             delivery = self._delivery(session, delivery_id)
             delivery.protocol_path = str(path.relative_to(self.settings.home))
+            if delivery.error and delivery.error.startswith(UNANSWERED):
+                delivery.error = None  # written now
             if delivery.state != DeliveryState.FAILED.value:
                 delivery.state = DeliveryState.ANSWERED.value
             return True
@@ -551,6 +654,14 @@ class Service:
     def count_committed(self) -> int:
         with self.sessions() as session:
             return session.scalar(select(func.count(Report.id))) or 0
+
+
+class AnswerFailed(ZvkError):
+    """Writing the protocol failed after the delivery's result was recorded."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(reason_of(cause))
+        self.cause = cause
 
 
 def _aware(moment: datetime) -> datetime:

@@ -14,7 +14,6 @@ import structlog
 
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import Drop, DropFolderWatcher
-from ingest.receiving.intake import NotARegularFile
 from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
 
@@ -43,15 +42,9 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     install_signal_handlers(stop, wake)
 
     def handle(drop: Drop) -> None:
-        try:
-            service.receive(
-                drop.path, sender_number=drop.sender_number, test=drop.test, channel="drop"
-            )
-        except NotARegularFile:
-            return
-        except Exception:
-            # Claimed into the spool but not yet in the ledger: the worker registers it later.
-            log.exception("could not register a delivery now", sender=drop.sender_number)
+        # A failure to claim is raised to the watcher, which refuses that entry alone; once
+        # claimed, the file is registered now or by the worker's recovery pass.
+        service.receive(drop.path, sender_number=drop.sender_number, test=drop.test, channel="drop")
         wake.set()
 
     worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")

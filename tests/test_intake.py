@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
-import os
+import re
 import threading
-import time
 from pathlib import Path
 
 import pytest
-from conftest import SENDER
+from conftest import SENDER, assert_protocol_valid
 from sqlalchemy import select
 
 from ingest.errors import UsageError
@@ -80,12 +80,15 @@ def test_concurrent_registrations_enter_the_delivery_once(
     assert sorted(d for d, _ in ledger(service)) == sorted(a.delivery_id for a in arrivals)
 
 
-def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Settings) -> None:
-    """The note is written before the file is moved: only an abandoned note is removed."""
+def test_a_note_of_a_claim_in_progress_is_kept_an_abandoned_one_dropped(
+    settings: Settings,
+) -> None:
+    """The note is written before the file is moved, and held locked until the claim is done:
+    a held note is kept; one nobody holds and that has no file is left from a claim that died."""
     settings.spool.mkdir(parents=True, exist_ok=True)
-    young = settings.spool / "20261128-120000-AAAAAA.json"
-    old = settings.spool / "20261128-110000-BBBBBB.json"
-    for note, delivery_id in ((young, "20261128-120000-AAAAAA"), (old, "20261128-110000-BBBBBB")):
+    held = settings.spool / "20261128-120000-AAAAAA.json"
+    dead = settings.spool / "20261128-110000-BBBBBB.json"
+    for note, delivery_id in ((held, "20261128-120000-AAAAAA"), (dead, "20261128-110000-BBBBBB")):
         fields = {
             "delivery_id": delivery_id,
             "sender_number": SENDER,
@@ -95,11 +98,11 @@ def test_a_young_note_without_its_file_is_kept_an_old_one_dropped(settings: Sett
             "received_at": "2026-11-28T12:00:00+00:00",
         }
         note.write_text(json.dumps(fields))
-    past = time.time() - intake.ABANDONED_NOTE_SECONDS - 10
-    os.utime(old, (past, past))
-    assert intake.pending_arrivals(settings) == []
-    assert young.exists()
-    assert not old.exists()
+    with held.open("rb") as claim_in_progress:
+        fcntl.flock(claim_in_progress.fileno(), fcntl.LOCK_EX)
+        assert intake.pending_arrivals(settings) == []
+        assert held.exists()
+        assert not dead.exists()
 
 
 def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
@@ -115,3 +118,36 @@ def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
             )
     assert source.exists()
     assert not settings.spool.exists() or not any(settings.spool.iterdir())
+
+
+def test_a_forced_collision_of_lieferungsids_loses_no_file(
+    settings: Settings, service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The random part of two LieferungsIds is made equal: once while the first file is still
+    in the spool, once after it is in the ledger. Every file keeps its bytes and gets an id of
+    its own, in the shape protocols have always had."""
+    fixed = "20261202-120000-ABCDEF"
+    drawn = iter([fixed, fixed, fixed, "20261202-120000-000001", fixed, "20261202-120000-000002"])
+    monkeypatch.setattr(intake, "new_delivery_id", lambda _now: next(drawn))
+    sources = []
+    for n in range(3):
+        builder = FileBuilder(file_number=n + 1)
+        builder.anmeldung(n + 1)
+        sources.append(builder.write(tmp_path / f"datei-{n}.xml"))
+    contents = [p.read_bytes() for p in sources]
+    first = intake.claim(settings, sources[0], sender_number=SENDER, test=False, channel="drop")
+    second = intake.claim(settings, sources[1], sender_number=SENDER, test=False, channel="drop")
+    assert first is not None and second is not None
+    service.recover()
+    third = service.receive(sources[2], sender_number=SENDER, test=False, channel="drop")
+    ids = [first.delivery_id, second.delivery_id, third]
+    assert ids == [fixed, "20261202-120000-000001", "20261202-120000-000002"]
+    for delivery_id, data in zip(ids, contents, strict=True):
+        assert delivery_id is not None and re.fullmatch(r"\d{8}-\d{6}-[0-9A-F]{6}", delivery_id)
+        verdict = service.process(delivery_id)
+        assert verdict is not None and verdict.result == "fehlerfrei"
+        assert_protocol_valid(settings, verdict)
+        with service.sessions() as session:
+            row = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
+            assert row is not None
+            assert (settings.home / row.archive_path).read_bytes() == data

@@ -61,6 +61,8 @@ class Verdict:
     # Plain lists, or rows read from the ledger as they are written (see ``Service.verdict``).
     findings: Sequence[Finding] = field(default_factory=list)
     assignments: Sequence[Assigned] = field(default_factory=list)
+    # The delivery was checked again (zvk reprocess); an earlier protocol stays beside this one.
+    rerun: bool = False
 
 
 def _q(name: str) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.progress import read_progress
+from ingest.receiving.names import shown
 from ingest.settings import Settings
 from ingest.storing.models import (
     BillingOffice,
@@ -84,7 +85,8 @@ def deliveries_list(
     )
     for d in rows:
         typer.echo(
-            f"{d.delivery_id}\t{d.sender_number}\t{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.filename}"
+            f"{d.delivery_id}\t{d.sender_number}\t{d.received_at:%Y-%m-%d %H:%M:%S}"
+            f"\t{shown(d.filename)}"
             f"\t{d.state}\t{d.result or '-'}{' (Test)' if d.test else ''}"
             f"\t{d.total}\t{d.accepted}\t{d.rejected}"
         )
@@ -111,7 +113,7 @@ def deliveries_show(
     fields = [
         ("LieferungsId", d.delivery_id),
         ("Absender", d.sender_number),
-        ("Datei", d.filename),
+        ("Datei", shown(d.filename)),
         ("Kanal", d.channel),
         ("SHA-256", d.sha256),
         ("Größe", f"{d.size} Bytes"),
@@ -144,7 +146,7 @@ def deliveries_show(
             )
             if part
         )
-        typer.echo(f"  {f.code} {f.severity} {where}: {f.message}")
+        typer.echo(f"  {f.code} {f.severity} {shown(where)}: {shown(f.message)}")
 
 
 def _progress_text(settings: Settings, delivery_id: str) -> str:

@@ -10,6 +10,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ZvkError
+from ingest.home import keep_private
 from ingest.settings import Settings, load_settings
 from ingest.storing.db import open_database, session_factory
 
@@ -51,6 +52,7 @@ def main(ctx: typer.Context, home: HomeOption = None) -> None:
     """Example: zvk --home /srv/zvk deliveries list --ergebnis abgewiesen"""
     if home is not None and not home.strip():
         fail("--home is empty: name the home folder")  # Path("") would be the working directory
+    keep_private()  # whatever a command creates in the home is the service user's alone
     ctx.find_root().meta["zvk.home"] = Path(home) if home is not None else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -22,12 +23,16 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from ingest.receiving.intake import in_transfer
+from ingest.receiving.intake import NotARegularFile, in_transfer
+from ingest.receiving.names import escaped_name
+from ingest.receiving.quarantine import Refused, is_transient, reason_of
+from ingest.receiving.refusals import refuse_entry
 from ingest.settings import Settings
 from ingest.validating.identifiers import sender_number_shaped
 
 log = structlog.stdlib.get_logger("ingest.dropfolder")
 TEST_FOLDER = "test"
+NOT_REGULAR = "kein gewöhnlicher Dateiinhalt (symbolischer Link, Ordner, FIFO oder Gerät)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,8 @@ class DropFolderWatcher:
         self.handle = handle
         self._hints: queue.Queue[Path] = queue.Queue()
         self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._failing: dict[Path, tuple[int, int]] = {}  # entries whose failure was logged
+        self._strays: set[Path] = set()  # entries outside a sender's folder, logged once
         self._observer: Any = None
 
     def start(self) -> None:
@@ -122,25 +129,49 @@ class DropFolderWatcher:
         self._take(drop)
 
     def _take(self, drop: Drop) -> None:
-        if drop.path.is_symlink() or not drop.path.is_file():
-            self._quarantine(drop)
+        """Hand a settled entry over; one that fails is refused alone, the others go on."""
+        try:
+            info = os.lstat(drop.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(info.st_mode):
+            self._refuse(drop, Refused("ZVDA006", NOT_REGULAR))
             return
         try:
             self.handle(drop)
-        except Exception:
-            log.exception("could not take a file from the inbox", sender=drop.sender_number)
+        except Exception as exc:
+            if isinstance(exc, NotARegularFile):
+                self._refuse(drop, Refused("ZVDA006", NOT_REGULAR))
+                return
+            if not is_transient(exc):
+                self._refuse(drop, exc)
+                return
+            signature = (info.st_size, info.st_mtime_ns)
+            if self._failing.get(drop.path) != signature:  # once per entry, not every rescan
+                self._failing[drop.path] = signature
+                log.warning(
+                    "could not take a file from the inbox now",
+                    sender=drop.sender_number,
+                    reason=reason_of(exc),
+                )
+        else:
+            self._failing.pop(drop.path, None)
 
-    def _quarantine(self, drop: Drop) -> None:
-        """A symlink, FIFO or device in an inbox is moved aside untouched and never opened."""
-        target = self.settings.quarantine / "inbox" / drop.sender_number
-        target.mkdir(parents=True, exist_ok=True)
-        destination = target / f"{int(time.time())}-{drop.path.name}"
+    def _refuse(self, drop: Drop, exc: BaseException) -> None:
+        """Move the entry aside untouched (a symlink itself, never its target) and answer it."""
         try:
-            os.rename(drop.path, destination)  # moves a symlink itself, never its target
-        except OSError:
-            log.exception("could not move a non-regular entry aside", sender=drop.sender_number)
-            return
-        log.warning("non-regular inbox entry moved to quarantine", sender=drop.sender_number)
+            refuse_entry(self.settings, drop.path, drop.sender_number, drop.test, exc)
+        except Exception as failure:
+            signature = (-1, -1)
+            if self._failing.get(drop.path) != signature:
+                self._failing[drop.path] = signature
+                log.error(
+                    "could not move an inbox entry aside",
+                    sender=drop.sender_number,
+                    reason=reason_of(failure),
+                )
+        else:
+            self._failing.pop(drop.path, None)
 
     def rescan(self, *, full: bool = True) -> None:
         """Pick up files whose size and mtime stood still for ``settle_seconds``."""
@@ -166,14 +197,35 @@ class DropFolderWatcher:
 
     def _walk(self) -> list[Path]:
         found: list[Path] = []
+        strays: list[Path] = []
         if not self.inbox.is_dir():
             return found
         for sender in self.inbox.iterdir():
-            if not sender.is_dir() or sender.is_symlink():
+            if not sender.is_dir() or sender.is_symlink() or not sender_number_shaped(sender.name):
+                strays.append(sender)
                 continue
             for entry in sender.iterdir():
                 if entry.name == TEST_FOLDER and entry.is_dir() and not entry.is_symlink():
-                    found.extend(e for e in entry.iterdir() if not e.is_dir() or e.is_symlink())
+                    for inner in entry.iterdir():
+                        if not inner.is_dir() or inner.is_symlink():
+                            found.append(inner)
+                        else:
+                            strays.append(inner)
                 elif not entry.is_dir() or entry.is_symlink():
                     found.append(entry)
+                else:
+                    strays.append(entry)
+        self._note_strays(strays)
         return found
+
+    def _note_strays(self, strays: list[Path]) -> None:
+        """Entries that stand for no sender are left alone, and said so once each."""
+        current = set(strays)
+        for path in sorted(current - self._strays):
+            if path.name.startswith("."):
+                continue
+            log.warning(
+                "inbox entry ignored: not a file in a sender's folder",
+                entry=escaped_name(str(path.relative_to(self.inbox))),
+            )
+        self._strays = current

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ConfigurationError
 from ingest.pipeline import Service
+from ingest.receiving.names import escaped_name, ledger_name
 from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
 from ingest.receiving.sftp_fs import SenderTree, TreeServer
 from ingest.receiving.sftp_uploads import (
@@ -256,7 +257,8 @@ def unanswered(sessions: sessionmaker[Session]) -> Pending:
         with sessions() as session:
             found = session.scalar(
                 select(Delivery.id)
-                .where(Delivery.sender_number == sender, Delivery.filename == name)
+                .where(Delivery.sender_number == sender)
+                .where(Delivery.filename == ledger_name(escaped_name(name)))
                 .where(Delivery.test.is_(test), Delivery.protocol_path.is_(None))
                 .limit(1)
             )

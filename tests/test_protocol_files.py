@@ -1,0 +1,47 @@
+"""A delivery checked again keeps its earlier protocol; the same check written twice does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SENDER
+
+from ingest.answering.outbox import write_protocol
+from ingest.answering.protocol import validate_xml
+from ingest.pipeline import Service
+from ingest.samples.builder import FileBuilder
+
+
+def test_reprocessing_keeps_the_earlier_protocol(
+    service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ingest.validating.checker as checker
+
+    def broken(*_args: object, **_kwargs: object) -> list[object]:
+        raise RuntimeError("kaputt")
+
+    builder = FileBuilder()
+    builder.anmeldung(1)
+    monkeypatch.setattr(checker, "check_report", broken)
+    first = service.ingest(builder.write(tmp_path / "monat.xml"), sender_number=SENDER, test=False)
+    outbox = service.settings.outbox / SENDER
+    [earlier_xml] = sorted(outbox.glob("*.xml"))
+    before = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    monkeypatch.undo()
+    service.reset_for_rerun(first.delivery_id)
+    again = service.process(first.delivery_id)
+    assert again is not None and again.result == "fehlerfrei"
+    after = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    assert {k: after[k] for k in before} == before  # the first protocol is unchanged
+    new = sorted(set(after) - set(before))
+    assert new == [
+        f"monat.erneut-2.{first.delivery_id}.protokoll.txt",
+        f"monat.erneut-2.{first.delivery_id}.protokoll.xml",
+    ]
+    assert "erneut geprüft" in after[new[0]].decode()
+    assert "erneut geprüft" not in before[earlier_xml.with_suffix(".txt").name].decode()
+    assert validate_xml(after[new[1]]) == []
+    # the same check written once more (a crash before the ledger noted it): no third protocol
+    write_protocol(service.settings.outbox, service.verdict(first.delivery_id))
+    assert sorted(p.name for p in outbox.iterdir()) == sorted(after)
