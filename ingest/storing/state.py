@@ -31,6 +31,7 @@ from ingest.storing.models import (
 )
 from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.identifiers import make_versicherungsnummer
+from ingest.validating.moments import month_bounds, year_of_period
 from ingest.validating.records import Header, PeriodData, PersonData, ReportData
 
 Add = Callable[[str, str | None, str | None], None]
@@ -784,15 +785,15 @@ def _monatsabrechnung(
     if existing is not None:
         add("ZVMA030", f"Monat {statement.month}", "Monat")
         return None
-    year, month = (int(x) for x in statement.month.split("-"))
-    first = date(year, month, 1)
-    last = date(year + month // 12, month % 12 + 1, 1)
+    first, after = month_bounds(statement.month)  # after None: 9999-12, no day follows
+    overlapping = [
+        Insurance.billing_office_id == office.id,
+        or_(Insurance.end.is_(None), Insurance.end >= first),
+    ]
+    if after is not None:
+        overlapping.append(Insurance.begin < after)
     insured = state.session.scalar(
-        select(func.count(func.distinct(Insurance.person_id))).where(
-            Insurance.billing_office_id == office.id,
-            Insurance.begin < last,
-            or_(Insurance.end.is_(None), Insurance.end >= first),
-        )
+        select(func.count(func.distinct(Insurance.person_id))).where(*overlapping)
     )
     if insured != statement.insured_count:
         add(
@@ -977,7 +978,7 @@ class StoredChecks:
             add(
                 "ZVVO061", f"erwartet {last + 1}, erhalten {header.file_number}", "Dateifolgenummer"
             )
-        year = int(header.period[:4]) if header.period[:4].isdigit() else None
+        year = year_of_period(header.period)  # None for a year `date` cannot hold: ZVVO030
         self.state = StoredState(
             session=self.session,
             catalogue=self.catalogue,

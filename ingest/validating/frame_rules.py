@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ingest.settings import ChecksSettings
 from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.identifiers import betriebsnummer_valid
+from ingest.validating.moments import BERLIN
 from ingest.validating.records import Header, Trailer
 
 _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 _YEAR = re.compile(r"[0-9]{4}")
+# before this, no report file of this format can have been made: the sender's clock is wrong
+EARLIEST_CREATED = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 def check_header(
@@ -29,9 +32,17 @@ def check_header(
     if period_problem:
         add("ZVVO030", period_problem, "Zeitraum")
     skew = timedelta(seconds=checks.clock_skew_seconds)
+    created = header.created_text or header.created.isoformat()
     if header.created > received_at + skew:
-        add("ZVVO054", f"Erstellt {header.created.isoformat()}", "Erstellt")
+        add("ZVVO054", f"Erstellt {created}, Eingang {_local(received_at)}", "Erstellt")
+    elif header.created < EARLIEST_CREATED:
+        add("ZVVO055", f"Erstellt {created}", "Erstellt")
     return findings
+
+
+def _local(moment: datetime) -> str:
+    """A moment as the fund's local time for people: ``02.11.2026 09:30:00``."""
+    return moment.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M:%S")
 
 
 def _period_problem(header: Header, checks: ChecksSettings, received_at: datetime) -> str | None:
