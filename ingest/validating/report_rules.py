@@ -20,6 +20,7 @@ from ingest.validating.identifiers import (
     rvnr_problem,
     versicherungsnummer_valid,
 )
+from ingest.validating.mojibake import double_encoding
 from ingest.validating.records import (
     ALLOWED_BY_FILE_KIND,
     Header,
@@ -146,15 +147,25 @@ def _check_person(
     ):
         out.add("ZVME096", "Prüfziffer falsch", "Person/Versicherungsnummer")
     family, first, birth = person.family_name, person.first_name, person.birth_name
+    names = f"{family}{first}{birth or ''}"
     # one search over all names, and each name only when it finds something
     if (
         not family.strip()
         or not first.strip()
         or (birth is not None and not birth.strip())
-        or _BAD_NAME.search(f"{family}{first}{birth or ''}")
+        or not names.isascii()
+        or _BAD_NAME.search(names)
     ):
         for name, value in (("Familienname", family), ("Vorname", first), ("Geburtsname", birth)):
-            if value is not None and (not value.strip() or _BAD_NAME.search(value)):
+            if value is None:
+                continue
+            doubled = double_encoding(value)
+            if doubled is not None:
+                out.add(
+                    "ZVME171", f"„{doubled.found}“ steht für „{doubled.meant}“", f"Person/{name}"
+                )
+                value = doubled.repaired  # its control characters are part of the encoding
+            if not value.strip() or _BAD_NAME.search(value):
                 out.add("ZVME170", None, f"Person/{name}")
     if person.birth_date < EARLIEST_BIRTH or person.birth_date > ctx.today:
         out.add("ZVME180", person.birth_date.isoformat(), "Person/Geburtsdatum")
