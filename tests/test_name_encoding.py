@@ -4,6 +4,7 @@ correctly declared file with the same names passes."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date
@@ -99,20 +100,22 @@ def test_zvk_check_finds_it(tmp_path: Path) -> None:
 
 LOWER = "abcdefghijklmnopqrstuvwxyzäöüßéèêáàâíìîóòôúùûçñÿãõåæøœšžłńśźżčřěůýđ"
 CAPITALS = "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜÉÅØÆÇÑŁŚŽČŘ"
-# A capital from Â to Ô followed by š, ž or œ is the one mistakable pair (see mojibake.py):
-# no name has one.
+# What is mistakable (see mojibake.py): a letter from Â to ô directly followed by š, ž or œ
+# (and, for à to ô, by another of them). No name is known to have such a cluster; one of them
+# after such a letter alone (Hášek) is no UTF-8 sequence.
+MISTAKABLE = re.compile("[\u00c2-\u00df][šžœ]|[\u00e0-\u00f4][šžœ]{2}")
 WORDS = st.builds(
     lambda capital, rest: capital + rest,
     st.sampled_from(CAPITALS),
     st.text(st.sampled_from(LOWER), max_size=12),
-).filter(lambda word: word[0].isascii() or word[1:2] not in ("š", "ž", "œ"))
+).filter(lambda word: MISTAKABLE.search(word) is None)
 NAMES = st.lists(WORDS, min_size=1, max_size=3).flatmap(
     lambda words: st.sampled_from([" ", "-"]).map(lambda sep: sep.join(words))
 )
 REAL_NAMES = [
     *("Müller-Lüdenscheidt", "Öztürk", "Übel", "Ärger", "Çelik", "Ørsted", "Åsa", "Éva"),
     *("Łucja", "Šimek", "Žižek", "Čapek", "João", "Nuñez", "Dvořák", "Strauß", "Zoë"),
-    *("Ἀθηνᾶ", "Иван", "Ævar", "Þóra", "Œuvray", "Ÿvonne", "Đorđević", "Nguyễn"),
+    *("Ἀθηνᾶ", "Иван", "Ævar", "Þóra", "Œuvray", "Ÿvonne", "Đorđević", "Nguyễn", "Hášek"),
 ]
 
 
