@@ -14,7 +14,7 @@ from itertools import combinations
 
 from ingest.settings import ChecksSettings
 from ingest.validating.booking_keys import BookingKeys, Merkmal
-from ingest.validating.findings import Catalogue, Finding
+from ingest.validating.findings import Catalogue, Finding, money, percent
 from ingest.validating.identifiers import (
     rvnr_matches_birth_date,
     rvnr_problem,
@@ -223,10 +223,14 @@ def _check_period(
         out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if pay != ZERO else 'Betrag'}")
     if merkmal.needs_children and (period.children is None or period.children < 1):
         out.add("ZVVA060", None, f"{period.where}/Kinderzahl")
-    if share is not None and merkmal.with_pay:
+    if share is not None and rate is not None and merkmal.with_pay:
         expected = (pay * share).quantize(CENT, ROUND_HALF_UP)
         if abs(amount - expected) > ctx.checks.rate_tolerance:
-            out.add("ZVVA080", f"erwartet {expected} EUR bei {rate} %", f"{period.where}/Betrag")
+            detail = (
+                f"gemeldet {money(amount)}, erwartet {money(expected)} ({percent(rate)} von "
+                f"{money(pay)}), zulässige Abweichung {money(ctx.checks.rate_tolerance)}"
+            )
+            out.add("ZVVA080", detail, f"{period.where}/Betrag")
 
 
 def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> None:
@@ -243,7 +247,11 @@ def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> 
             out.add("ZVVA100", None, name)
     expected = statement.levy + statement.additional + statement.restructuring
     if statement.total != expected:
-        out.add("ZVMA010", f"Summe der Teilbeträge {expected}", "Gesamtbetrag")
+        out.add(
+            "ZVMA010",
+            f"gemeldet {money(statement.total)}, Summe der Teilbeträge {money(expected)}",
+            "Gesamtbetrag",
+        )
     header = ctx.header
     if (
         header is not None
