@@ -51,7 +51,8 @@ def test_every_code_is_documented_with_its_message() -> None:
 
 
 def test_catalogue_matches_the_published_table() -> None:
-    """Severity and scope of every code are those of the binding table in spec/codes.md."""
+    """Every code of the binding table in spec/codes.md is catalogued with its severity and
+    scope; codes added since (new checks get new codes) are not in that table."""
     spec = ROOT.parent / "shared" / "spec" / "codes.md"
     if not spec.exists():
         pytest.skip("the shared specification is not beside the repository")
@@ -60,7 +61,7 @@ def test_catalogue_matches_the_published_table() -> None:
     )
     published = {code: (sev, scope) for code, sev, scope in rows}
     ours = {c: (d.severity, d.scope) for c, d in load_catalogue().codes.items()}
-    assert ours == published
+    assert {code: ours.get(code) for code in published} == published
 
 
 def test_version_is_named_and_malformed_catalogues_are_refused() -> None:

@@ -522,12 +522,28 @@ def bad_name(draw: Draw, g: Generated) -> str:
     if how == "blank":
         value = " " * draw(st.integers(1, 5))
     else:
-        at = draw(st.integers(0, len(value)))
+        # not right after a non-ASCII letter: `É\x85` is how `Ʌ` in UTF-8 reads as ISO-8859-1,
+        # a double encoding (ZVME171), not a stray control character
+        at = draw(st.sampled_from([i for i in range(len(value) + 1) if value[i - 1 : i].isascii()]))
         bad = draw(
             st.sampled_from("0123456789") if how == "digit" else st.sampled_from("\t\n\x7f\x85\x9f")
         )
         value = value[:at] + bad + value[at:]
     _node(g).set(f"Person/{name}", value)
+    return f"Person/{name}"
+
+
+def double_encoded_name(draw: Draw, g: Generated) -> str:
+    """A name with a letter as UTF-8 misread as ISO-8859-1 (`Ã¼` for `ü`)."""
+    person = _spec(g).person
+    assert person is not None
+    present = ["Familienname", "Vorname"] + (["Geburtsname"] if person.birth_name else [])
+    name = draw(st.sampled_from(present))
+    value = str(_node(g).get(f"Person/{name}"))
+    letter = draw(st.sampled_from("äöüßÄÖÜéçñ"))
+    at = draw(st.sampled_from([i for i in range(len(value) + 1) if value[i - 1 : i].isascii()]))
+    misread = letter.encode("utf-8").decode("latin-1")
+    _node(g).set(f"Person/{name}", value[:at] + misread + value[at:])
     return f"Person/{name}"
 
 
@@ -714,6 +730,12 @@ def created_after_receipt(draw: Draw, g: Generated) -> str:
     return "Vorlauf/Erstellt"
 
 
+def created_before_1900(draw: Draw, g: Generated) -> str:
+    year = draw(st.one_of(st.integers(1, 1899).map(lambda y: f"{y:04d}"), st.just("-2026")))
+    g.builder.header.set("Erstellt", f"{year}-11-02T09:30:00")
+    return "Vorlauf/Erstellt"
+
+
 def _keys(*merkmale: str) -> Any:
     return booking_keys(merkmale)
 
@@ -737,6 +759,12 @@ CORRUPTIONS = [
         versicherungsnummer_check_digit,
     ),
     Corruption("ZVME170", "bad name", _person_reports(needs_rvnr=False), bad_name),
+    Corruption(
+        "ZVME171",
+        "double-encoded name",
+        _person_reports(needs_rvnr=False),
+        double_encoded_name,
+    ),
     Corruption(
         "ZVDA010", "Geschlecht not listed", _person_reports(needs_rvnr=False), gender_not_listed
     ),
@@ -807,6 +835,7 @@ CORRUPTIONS = [
     Corruption("ZVNC010", "AnzahlMeldungen wrong", None, count_wrong),
     Corruption("ZVNC020", "trailer sum wrong", None, sum_wrong),
     Corruption("ZVVO054", "Erstellt after receipt", None, created_after_receipt),
+    Corruption("ZVVO055", "Erstellt before 1900", None, created_before_1900),
 ]
 
 
@@ -840,8 +869,7 @@ def test_single_corruption_gives_exactly_its_code(check, corruption: Corruption,
     assert described(outcome.findings) == [(corruption.code, definition.severity, satz, where)]
     total = len(generated.specs)
     assert outcome.total == total
-    if file_level:
-        assert definition.severity == "F"
+    if file_level and definition.severity == "F":
         assert result_of(outcome) == "abgewiesen"
     elif definition.severity == "F":
         assert outcome.accepted == total - 1

@@ -435,3 +435,24 @@ def test_no_second_person_for_an_rvnr_the_fund_was_told(settings, deliver, servi
         (pid, "001", BEGIN, date(2026, 3, 31), "ANM-Q", "ABM-Q"),
         (pid, "001", date(2026, 5, 1), None, "ANM-Q-2", None),
     }
+
+
+def test_rvnr_learnt_earlier_in_the_same_file(settings, deliver, service) -> None:
+    """The RVNR a Jahresmeldung adds to a person registered without one is known to the next
+    report of the same file (the batch's lookups): a Jahresmeldung at another billing office by
+    RVNR alone finds her, and the RVNR is stored once."""
+    q = PersonSeed(7)
+    pid, number = register_without_rvnr(deliver, service, q)
+    f2 = FileBuilder(file_number=2, period="2025-01")
+    f2.anmeldung(q, BEGIN, office="002", meldungs_id="ANM-Q-002", with_rvnr=False).set(
+        "Person/Versicherungsnummer", number
+    )
+    clean(deliver, f2)
+    f3 = jm(3)
+    f3.jahresmeldung(q, meldungs_id="JM-Q-001").set("Person/Versicherungsnummer", number)
+    f3.jahresmeldung(q, meldungs_id="JM-Q-002", office="002")  # RVNR only
+    v3 = clean(deliver, f3)
+    assert v3.assignments == []
+    s3 = snapshot(service)
+    assert s3.persons == {q.rvnr: (pid, number)}
+    assert s3.reports["JM-Q-002"].person_id == pid

@@ -29,6 +29,8 @@ RESULT_SENTENCES = {
     "abgewiesen": "Die Lieferung wurde abgewiesen; keine Meldung wurde übernommen.",
     "doppelt": "Diese Datei wurde bereits verarbeitet; nichts wurde übernommen.",
 }
+# The schema needs eight digits: `zvk check` of a file whose Vorlauf cannot be read
+UNKNOWN_SENDER = "00000000"
 TEST_SENTENCE = "Testlieferung: geprüft wie eine echte Lieferung, nichts wurde übernommen."
 
 
@@ -110,7 +112,7 @@ def write_xml(verdict: Verdict, out: IO[bytes]) -> None:
         line(_child(name, value))
 
     text("LieferungsId", verdict.delivery_id)
-    text("Absender", verdict.sender)
+    text("Absender", verdict.sender or UNKNOWN_SENDER)
     text("Dateiname", printable(verdict.filename))
     text("SHA256", verdict.sha256)
     if verdict.file_number is not None:

@@ -167,7 +167,7 @@ def check(
         file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
         verdict = Verdict(
             delivery_id=f"PRUEFUNG-{sha[:12].upper()}",
-            sender=header.sender if header else "00000000",
+            sender=header.sender if header else "",  # the protocol says: unbekannt
             filename=path.name,
             sha256=sha,
             received_at=check.received_at,

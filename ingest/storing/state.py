@@ -31,6 +31,7 @@ from ingest.storing.models import (
 )
 from ingest.validating.findings import Catalogue, Finding
 from ingest.validating.identifiers import make_versicherungsnummer
+from ingest.validating.moments import month_bounds, year_of_period
 from ingest.validating.records import Header, PeriodData, PersonData, ReportData
 
 Add = Callable[[str, str | None, str | None], None]
@@ -641,9 +642,8 @@ def _abmeldung(
     for period in report.periods:
         if period.begin < relationship.begin or period.end > report.end:
             add("ZVVA110", None, f"{period.where}/Beginn")
-    excess = _leave_excess(_stored_leave(state.session, person.id), report.periods)
-    if excess:
-        add("ZVVA061", excess, "Abschnitt")
+    if _leave_exceeded(_stored_leave(state.session, person.id), report.periods):
+        add("ZVVA061", None, "Abschnitt")
     if person.rvnr is None and report.person.rvnr is not None:
         person.rvnr = report.person.rvnr  # registered without one, now it is known
     row = state._insert_report(report, office, person)
@@ -669,7 +669,8 @@ def _jahresmeldung(
         add(problem, None, fld)
         return None
     if person is None or year is None or bounds is None:
-        add("ZVME141", "Person unbekannt", "Person/RVNR")
+        # the same as for a person insured elsewhere only: that she is known is not told
+        add("ZVME141", f"Jahr {year}" if year is not None else None, "Person/RVNR")
         return None
     first, last = bounds
     spans = [
@@ -678,7 +679,7 @@ def _jahresmeldung(
         if begin <= last and (end is None or end >= first)
     ]
     if not spans:
-        add("ZVME141", f"kein Versicherungsverhältnis im Jahr {year}", "Person/RVNR")
+        add("ZVME141", f"Jahr {year}", "Person/RVNR")
         return None
     if state._annual_exists(person.id, office.id):
         add("ZVME135", f"Jahr {year}", "Person/RVNR")
@@ -692,9 +693,8 @@ def _jahresmeldung(
     leave = [p for p in report.periods if p.booking_key[2:4] == PARENTAL_LEAVE]  # Merkmal
     if leave:
         stored = state._leave_of(person.id)
-        excess = _leave_excess(stored, report.periods)
-        if excess:
-            add("ZVVA061", excess, "Abschnitt")
+        if _leave_exceeded(stored, report.periods):
+            add("ZVVA061", None, "Abschnitt")
         stored.extend((p.begin, p.end, p.children) for p in leave)
     if person.rvnr is None and report.person.rvnr is not None:
         state._set_rvnr(person, report.person.rvnr)  # registered without one, now it is known
@@ -754,17 +754,17 @@ def _stored_leave(session: Session, person_id: int) -> list[Leave]:
     return [(b, e, c) for b, e, c in rows]
 
 
-def _leave_excess(stored: list[Leave], periods: tuple[PeriodData, ...]) -> str | None:
-    """More months of parental leave (28) than 36 per child, over everything committed."""
+def _leave_exceeded(stored: list[Leave], periods: tuple[PeriodData, ...]) -> bool:
+    """More months of parental leave (28) than 36 per child, over everything committed.
+
+    ``stored`` holds every member's reports of the person: the finding says only that the
+    limit is exceeded, never the months counted, which may come from another member."""
     new = [p for p in periods if p.merkmal == PARENTAL_LEAVE]
     if not new:
-        return None
+        return False
     months = sum(_months(b, e) for b, e, _ in stored) + sum(_months(p.begin, p.end) for p in new)
     children = max([c or 0 for _, _, c in stored] + [p.children or 0 for p in new])
-    limit = MONTHS_PER_CHILD * max(children, 1)
-    if months > limit:
-        return f"{months} Monate bei {children} Kind(ern), höchstens {limit}"
-    return None
+    return months > MONTHS_PER_CHILD * max(children, 1)
 
 
 def _monatsabrechnung(
@@ -784,15 +784,15 @@ def _monatsabrechnung(
     if existing is not None:
         add("ZVMA030", f"Monat {statement.month}", "Monat")
         return None
-    year, month = (int(x) for x in statement.month.split("-"))
-    first = date(year, month, 1)
-    last = date(year + month // 12, month % 12 + 1, 1)
+    first, after = month_bounds(statement.month)  # after None: 9999-12, no day follows
+    overlapping = [
+        Insurance.billing_office_id == office.id,
+        or_(Insurance.end.is_(None), Insurance.end >= first),
+    ]
+    if after is not None:
+        overlapping.append(Insurance.begin < after)
     insured = state.session.scalar(
-        select(func.count(func.distinct(Insurance.person_id))).where(
-            Insurance.billing_office_id == office.id,
-            Insurance.begin < last,
-            or_(Insurance.end.is_(None), Insurance.end >= first),
-        )
+        select(func.count(func.distinct(Insurance.person_id))).where(*overlapping)
     )
     if insured != statement.insured_count:
         add(
@@ -826,8 +826,8 @@ def _storno(state: StoredState, report: ReportData, office: Office, add: Add) ->
     )
     target = next((r for r in candidates if r.billing_office_id == office.id), None)
     if target is None:
-        detail = "andere Abrechnungsstelle" if candidates else "unbekannt"
-        add("ZVME160", f"Bezug {report.reference} {detail}", "Bezug")
+        # the same for a report of an office the sender may not see: its existence is not told
+        add("ZVME160", f"Bezug {report.reference} unbekannt", "Bezug")
         return None
     if target.cancelled:
         add("ZVME160", f"Bezug {report.reference} bereits storniert", "Bezug")
@@ -977,7 +977,7 @@ class StoredChecks:
             add(
                 "ZVVO061", f"erwartet {last + 1}, erhalten {header.file_number}", "Dateifolgenummer"
             )
-        year = int(header.period[:4]) if header.period[:4].isdigit() else None
+        year = year_of_period(header.period)  # None for a year `date` cannot hold: ZVVO030
         self.state = StoredState(
             session=self.session,
             catalogue=self.catalogue,

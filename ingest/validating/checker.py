@@ -30,7 +30,7 @@ from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
-from ingest.validating.frame_rules import check_header, check_trailer
+from ingest.validating.frame_rules import check_header, check_trailer, unreadable_sums
 from ingest.validating.reader import FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
@@ -151,6 +151,7 @@ class FileCheck:
     _check_context: CheckContext | None = None
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
+    _unreadable_sums: set[str] = field(default_factory=set)  # trailer sums not to compare
 
     @classmethod
     def without_database(
@@ -346,6 +347,7 @@ class FileCheck:
         errors = self._schema_findings(item, "ZVDA010")
         if errors:
             self._add_sums(*extract.trailer_sums(item.element))
+            self._unreadable_sums |= unreadable_sums(item.element)
             return _Checked(None, errors)
         report = extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
@@ -416,7 +418,9 @@ class FileCheck:
         if errors:
             return errors
         trailer = extract.trailer(item.element)
-        return check_trailer(trailer, self.catalogue, count, self._sum_pay, self._sum_amount)
+        return check_trailer(
+            trailer, self.catalogue, count, self._sum_pay, self._sum_amount, self._unreadable_sums
+        )
 
 
 def _read_into(check: FileCheck, pipe: Connection) -> None:

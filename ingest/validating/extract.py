@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
+from ingest.validating.moments import parse_created
 from ingest.validating.reader import NS
 from ingest.validating.records import (
     Header,
@@ -19,7 +19,6 @@ from ingest.validating.records import (
     Trailer,
 )
 
-BERLIN = ZoneInfo("Europe/Berlin")
 _P = f"{{{NS}}}"
 _ZERO = Decimal(0)
 
@@ -50,19 +49,15 @@ def _req(fields: dict[str, etree._Element], name: str) -> str:
     return value
 
 
-def parse_created(value: str) -> datetime:
-    """`Erstellt`: local time in Europe/Berlin unless the value carries an offset."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
-
-
 def header(element: etree._Element) -> Header:
     f = _children(element)
     test = (_text(f, "Test") or "false") in ("true", "1")
+    created = _req(f, "Erstellt")
     return Header(
         sender=_req(f, "Absender"),
         file_number=int(_req(f, "Dateifolgenummer")),
-        created=parse_created(_req(f, "Erstellt")),
+        created=parse_created(created).value,
+        created_text=created,
         file_kind=_req(f, "Dateiart"),
         period=_req(f, "Zeitraum"),
         test=test,

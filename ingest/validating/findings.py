@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Literal
 
@@ -17,6 +18,22 @@ from ingest.resources import rules_path
 Severity = Literal["F", "H"]
 Scope = Literal["Datei", "Meldung"]
 _CODE = re.compile(r"ZV[A-Z]{2}\d{3}")
+_GERMAN_DIGITS = str.maketrans({",": ".", ".": ","})
+
+
+def money(amount: Decimal) -> str:
+    """An amount as German money for a finding's text: ``1.234,56 EUR``, ``-0,05 EUR``.
+
+    Every amount in a text for people is written this way; the file's own notation
+    (``1234.56``) appears only where a finding quotes what the file says."""
+    cents = amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    text = f"{abs(cents):,.2f}".translate(_GERMAN_DIGITS)
+    return f"{'-' if cents < 0 else ''}{text} EUR"
+
+
+def percent(rate: Decimal) -> str:
+    """A rate in percent in German notation: ``1,60 %``."""
+    return f"{rate:.2f}".replace(".", ",") + " %"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from typing import IO, Literal
 
 from lxml import etree
 
+from ingest.validating.xml_messages import root_problem, syntax_message
+
 NS = "urn:zvk-ingest:meldedatei:1"
 ROOT = f"{{{NS}}}Meldedatei"
 HEADER = f"{{{NS}}}Vorlauf"
@@ -156,7 +158,7 @@ class Reader:
 
     def _root_ok(self, root: etree._Element) -> bool:
         if root.tag != ROOT:
-            self._fail("ZVDA002", f"Wurzelelement {root.tag} statt Meldedatei", root.sourceline)
+            self._fail("ZVDA002", root_problem(str(root.tag)), root.sourceline)
             return False
         extra = set(root.attrib) - {"Version"}
         if root.get("Version") != "1" or extra:
@@ -212,6 +214,4 @@ def _local(tag: object) -> str:
 
 
 def _syntax_message(exc: etree.XMLSyntaxError) -> str:
-    msg = str(exc.msg or exc).strip()
-    # libxml2 appends ", line N, column M"; the protocol has its own attributes for that
-    return re.sub(r",\s*line \d+, column \d+$", "", msg)
+    return syntax_message(str(exc.msg or exc))  # in German, without libxml2's position

@@ -47,6 +47,7 @@ class Header:
     test: bool
     software: str | None
     line: int | None = None
+    created_text: str = ""  # `Erstellt` as written: ``created`` may be clamped (see moments)
 
 
 @dataclass(frozen=True, slots=True)

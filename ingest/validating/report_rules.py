@@ -14,12 +14,13 @@ from itertools import combinations
 
 from ingest.settings import ChecksSettings
 from ingest.validating.booking_keys import BookingKeys, Merkmal
-from ingest.validating.findings import Catalogue, Finding
+from ingest.validating.findings import Catalogue, Finding, money, percent
 from ingest.validating.identifiers import (
     rvnr_matches_birth_date,
     rvnr_problem,
     versicherungsnummer_valid,
 )
+from ingest.validating.mojibake import double_encoding
 from ingest.validating.records import (
     ALLOWED_BY_FILE_KIND,
     Header,
@@ -146,15 +147,25 @@ def _check_person(
     ):
         out.add("ZVME096", "Prüfziffer falsch", "Person/Versicherungsnummer")
     family, first, birth = person.family_name, person.first_name, person.birth_name
+    names = f"{family}{first}{birth or ''}"
     # one search over all names, and each name only when it finds something
     if (
         not family.strip()
         or not first.strip()
         or (birth is not None and not birth.strip())
-        or _BAD_NAME.search(f"{family}{first}{birth or ''}")
+        or not names.isascii()
+        or _BAD_NAME.search(names)
     ):
         for name, value in (("Familienname", family), ("Vorname", first), ("Geburtsname", birth)):
-            if value is not None and (not value.strip() or _BAD_NAME.search(value)):
+            if value is None:
+                continue
+            doubled = double_encoding(value)
+            if doubled is not None:
+                out.add(
+                    "ZVME171", f"„{doubled.found}“ steht für „{doubled.meant}“", f"Person/{name}"
+                )
+                value = doubled.repaired  # its control characters are part of the encoding
+            if not value.strip() or _BAD_NAME.search(value):
                 out.add("ZVME170", None, f"Person/{name}")
     if person.birth_date < EARLIEST_BIRTH or person.birth_date > ctx.today:
         out.add("ZVME180", person.birth_date.isoformat(), "Person/Geburtsdatum")
@@ -212,10 +223,14 @@ def _check_period(
         out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if pay != ZERO else 'Betrag'}")
     if merkmal.needs_children and (period.children is None or period.children < 1):
         out.add("ZVVA060", None, f"{period.where}/Kinderzahl")
-    if share is not None and merkmal.with_pay:
+    if share is not None and rate is not None and merkmal.with_pay:
         expected = (pay * share).quantize(CENT, ROUND_HALF_UP)
         if abs(amount - expected) > ctx.checks.rate_tolerance:
-            out.add("ZVVA080", f"erwartet {expected} EUR bei {rate} %", f"{period.where}/Betrag")
+            detail = (
+                f"gemeldet {money(amount)}, erwartet {money(expected)} ({percent(rate)} von "
+                f"{money(pay)}), zulässige Abweichung {money(ctx.checks.rate_tolerance)}"
+            )
+            out.add("ZVVA080", detail, f"{period.where}/Betrag")
 
 
 def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> None:
@@ -232,7 +247,11 @@ def _check_statement(report: ReportData, ctx: CheckContext, out: _Collector) -> 
             out.add("ZVVA100", None, name)
     expected = statement.levy + statement.additional + statement.restructuring
     if statement.total != expected:
-        out.add("ZVMA010", f"Summe der Teilbeträge {expected}", "Gesamtbetrag")
+        out.add(
+            "ZVMA010",
+            f"gemeldet {money(statement.total)}, Summe der Teilbeträge {money(expected)}",
+            "Gesamtbetrag",
+        )
     header = ctx.header
     if (
         header is not None

@@ -14,6 +14,7 @@ from functools import cache
 from lxml import etree
 
 from ingest.resources import schema_path
+from ingest.validating.schema_messages import explain
 
 FILE_SCHEMA = "meldedatei-1.xsd"
 ELEMENT_SCHEMA = "meldung-1.xsd"
@@ -21,6 +22,7 @@ PROTOCOL_SCHEMA = "protokoll-1.xsd"
 _NS_NOISE = re.compile(r"\{urn:zvk-ingest:[a-z]+:1\}")
 _STEP = re.compile(r"/([^/\[]+)(?:\[(\d+)\])?")
 REPEATED = frozenset({"Abschnitt"})
+_XS = "http://www.w3.org/2001/XMLSchema"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +47,31 @@ def validate_element(element: etree._Element, limit: int = 5) -> list[SchemaErro
         return []
     errors: list[SchemaError] = []
     for entry in schema.error_log:
+        field, node = _walk(element, entry.path)
+        # in German, naming the field that is wrong (for a missing one: that one)
+        explained = explain(_NS_NOISE.sub("", entry.message), field, node)
         errors.append(
             SchemaError(
-                message=_NS_NOISE.sub("", entry.message),
+                message=explained.text,
                 line=entry.line or None,
                 column=entry.column or None,
-                field=field_path(element, entry.path),
+                field=explained.field,
             )
         )
         if len(errors) >= limit:
             break
     return errors
+
+
+@cache
+def declared_names() -> frozenset[str]:
+    """Every element name the report file's schema declares."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    names: set[str] = set()
+    for name in (FILE_SCHEMA, ELEMENT_SCHEMA):
+        tree = etree.parse(str(schema_path(name)), parser)
+        names.update(str(e.get("name")) for e in tree.iter(f"{{{_XS}}}element") if e.get("name"))
+    return frozenset(names)
 
 
 def field_path(element: etree._Element, path: str | None) -> str | None:
@@ -64,8 +80,13 @@ def field_path(element: etree._Element, path: str | None) -> str | None:
     libxml2 reports positions like ``/*/*[4]/*[2]`` (the first step is ``element`` itself);
     the path is walked on the element to name each step.
     """
+    return _walk(element, path)[0]
+
+
+def _walk(element: etree._Element, path: str | None) -> tuple[str | None, etree._Element | None]:
+    """:func:`field_path`, and the element it names."""
     if not path:
-        return None
+        return None, None
     steps = _STEP.findall(path)[1:]
     names: list[str] = []
     node = element
@@ -80,4 +101,4 @@ def field_path(element: etree._Element, path: str | None) -> str | None:
             same = [c for c in children[:position] if etree.QName(c).localname == local]
             local = f"{local}[{len(same)}]"
         names.append(local)
-    return "/".join(names) or None
+    return "/".join(names) or None, node
