@@ -50,19 +50,6 @@ def test_every_code_is_documented_with_its_message() -> None:
         assert definition.message in docs, code
 
 
-def test_catalogue_matches_the_published_table() -> None:
-    """Severity and scope of every code are those of the binding table in spec/codes.md."""
-    spec = ROOT.parent / "shared" / "spec" / "codes.md"
-    if not spec.exists():
-        pytest.skip("the shared specification is not beside the repository")
-    rows = re.findall(
-        r"^\| (ZV[A-Z]{2}\d{3}) \| ([FH]) \| (Datei|Meldung) \|", spec.read_text(), re.M
-    )
-    published = {code: (sev, scope) for code, sev, scope in rows}
-    ours = {c: (d.severity, d.scope) for c, d in load_catalogue().codes.items()}
-    assert ours == published
-
-
 def test_version_is_named_and_malformed_catalogues_are_refused() -> None:
     """The catalogue has a version; a bad severity or a missing message is refused at load."""
     with (ROOT / "rules" / "codes.toml").open("rb") as fh:

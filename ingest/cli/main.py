@@ -68,10 +68,12 @@ def run() -> None:
     """Console entry point: library errors become one line and exit status 2."""
     # Importing a command module registers its commands on `app`.
     from ingest.cli import (  # noqa: F401
+        check,
         commands,
         config,
         deliveries,
         demo,
+        members,
         operations,
         persons,
         reconcile,
