@@ -178,7 +178,13 @@ def _sign(indicator: str | None) -> Decimal:
     raise StatementError(f"camt.053: CdtDbtInd {indicator!r} is neither CRDT nor DBIT")
 
 
+# camt.053 amounts: digits 0-9 and a decimal point (Decimal() also reads other scripts' digits).
+_CAMT_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
 def _amount(text: str | None, where: str) -> Decimal:
+    if not _CAMT_AMOUNT.fullmatch((text or "").strip()):
+        raise StatementError(f"{where}: amount {text!r} is not a number (digits 0-9)")
     try:
         value = Decimal((text or "").strip())
     except InvalidOperation:
