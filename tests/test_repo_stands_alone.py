@@ -21,8 +21,8 @@ def test_no_file_refers_to_documents_outside_the_repository() -> None:
     found = []
     for name in listed.stdout.decode().split("\0"):
         path = ROOT / name
-        if not name or not path.is_file():
-            continue
+        if not name or not path.is_file() or path == Path(__file__).resolve():
+            continue  # this file names the patterns it looks for
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
