@@ -5,7 +5,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     ZVK_HOME=/data \
-    ZVK_SFTP__HOST=0.0.0.0
+    ZVK_SFTP__HOST=0.0.0.0 \
+    MPLCONFIGDIR=/tmp/zvk-matplotlib
+# MPLCONFIGDIR: matplotlib (the evaluations' charts) keeps its cache outside the volume, which
+# holds the fund's data only; the user's home would be /data.
 
 RUN groupadd --system zvk && useradd --system --gid zvk --home-dir /data --no-create-home zvk
 
@@ -22,6 +25,11 @@ VOLUME ["/data"]
 USER zvk
 WORKDIR /data
 EXPOSE 2222
+
+# Healthy while the SFTP server answers with its SSH banner (zvk serve stops with exit status 2
+# when a part of it cannot start, so a running container with a silent port is stuck).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 2222), 5); s.settimeout(5); assert s.recv(4) == b'SSH-'"]
 
 # Create the home (idempotent), then serve; operators register members and senders with
 # `docker exec <container> zvk members add …` / `zvk senders add …`.

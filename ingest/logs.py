@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import logging.handlers
 import os
 import secrets
 import sqlite3
@@ -142,15 +143,33 @@ def _quotes(error: BaseException) -> bool:
     return any(_database_error(e) for e in (error.__cause__, error.__context__) if e)
 
 
-def configure(settings: Settings, stream: Any = None) -> None:
-    """Configure structlog and route the standard library's loggers through it."""
+LOG_FILE = "logs/zvk.log"
+
+
+def log_file_for_terminal(settings: Settings, service: bool) -> Path | None:
+    """Where a command run by a person at a terminal writes its log lines, or ``None``.
+
+    A command whose standard output is a terminal keeps the terminal for its own lines: its
+    log lines go to ``<home>/logs/zvk.log`` (when the home exists; ``zvk check`` needs none).
+    The service (``zvk serve``, ``zvk worker``) and commands run by scripts log to standard
+    error, where a supervisor or the script collects them.
+    """
+    if service or not sys.stdout.isatty() or not settings.home.is_dir():
+        return None
+    return settings.home / LOG_FILE
+
+
+def configure(settings: Settings, stream: Any = None, file: Path | None = None) -> None:
+    """Configure structlog and route the standard library's loggers through it: to ``file``
+    when given (JSON lines, appended; reopened after a log rotation), else to ``stream`` or
+    standard error."""
     global _key
     with contextlib.suppress(OSError):  # no home yet (or no key): this process's own key
         _key = (settings.keys / LOG_KEY_FILE).read_bytes()
     level = getattr(logging, settings.log.level)
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if settings.log.json_output
+        if settings.log.json_output or file is not None
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared: list[Any] = [
@@ -167,7 +186,12 @@ def configure(settings: Settings, stream: Any = None) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.WatchedFileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
+from typing import TypeVar
 
 import structlog
 
+from ingest.errors import ConfigurationError, ZvkError
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import Drop, DropFolderWatcher
 from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
+from ingest.storing.registry import sender_deactivated
 
 log = structlog.stdlib.get_logger("ingest.service")
+T = TypeVar("T")
 
 
 def install_signal_handlers(stop: threading.Event, wake: threading.Event | None = None) -> None:
@@ -35,43 +40,81 @@ def install_signal_handlers(stop: threading.Event, wake: threading.Event | None 
 
 
 def serve(settings: Settings, stop: threading.Event | None = None) -> None:
-    """Run until SIGTERM or SIGINT (or ``stop``)."""
+    """Run until SIGTERM or SIGINT (or ``stop``).
+
+    Every component starts before the service counts as serving: one that cannot start (the
+    SFTP port taken, …) stops what had started and raises :class:`ComponentFailed`.
+    """
     stop = stop or threading.Event()
     wake = threading.Event()
     service = Service.open(settings)
     install_signal_handlers(stop, wake)
 
     def handle(drop: Drop) -> None:
+        with service.sessions() as session:
+            if sender_deactivated(session, drop.sender_number):
+                # Received all the same: its protocol refuses it with ZVVO021 (not admitted).
+                log.warning("drop of a deactivated sender refused", sender=drop.sender_number)
         # A failure to claim is raised to the watcher, which refuses that entry alone; once
         # claimed, the file is registered now or by the worker's recovery pass.
         service.receive(drop.path, sender_number=drop.sender_number, test=drop.test, channel="drop")
         wake.set()
 
     worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")
-    sftp = None
-    if settings.sftp.enabled:
-        # Imported here, after the signal handlers: paramiko and its crypto take a while to load.
-        from ingest.receiving.sftp import SftpServer
-
-        sftp = SftpServer(settings, service, wake)
     watcher = DropFolderWatcher(settings, handle)
-    watcher.start()
-    worker.start()
-    if sftp is not None:
-        sftp.start()
+    stops: list[Callable[[], None]] = []
+    try:
+        if settings.sftp.enabled:
+            # Imported here, after the signal handlers: paramiko and its crypto take a while.
+            from ingest.receiving.sftp import SftpServer
+
+            sftp = start_component("the SFTP server", lambda: SftpServer(settings, service, wake))
+            start_component("the SFTP server", sftp.start)
+            stops.append(sftp.stop)
+        start_component("the drop-folder watcher", watcher.start)
+        stops.append(watcher.stop)
+        worker.start()
+        stops.append(worker.join)
+        scheduler = start_component(
+            "the scheduler", lambda: start_scheduler(settings, service.sessions)
+        )
+    except BaseException:
+        stop.set()
+        wake.set()
+        for stop_one in stops:  # the order of the start: SFTP, watcher, worker
+            stop_one()
+        raise
     log.info("serving", inbox=str(settings.inbox))
-    scheduler = start_scheduler(settings, service.sessions)  # nightly reconciliation, payments
     try:
         watcher.run(stop)
     finally:
         scheduler.shutdown()  # lets a running nightly job finish
         stop.set()
         wake.set()
-        if sftp is not None:
-            sftp.stop()
-        watcher.stop()
-        worker.join()
+        for stop_one in stops:  # the order of the start: SFTP, watcher, worker
+            stop_one()
         log.info("stopped")
+
+
+class ComponentFailed(ConfigurationError):
+    """A part of `zvk serve` could not start; the service stops (exit status 2)."""
+
+
+def start_component(name: str, start: Callable[[], T]) -> T:
+    """Run one step of the start-up; a failure becomes :class:`ComponentFailed` with a
+    one-line reason (the port taken, a missing host key, no inotify watch left …)."""
+    try:
+        return start()
+    except ZvkError as exc:
+        log.error("cannot start", component=name, error=str(exc))
+        raise ComponentFailed(f"{name} cannot start: {exc}") from None
+    except Exception as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        if isinstance(exc, OSError):
+            log.error("cannot start", component=name, error=reason)
+        else:
+            log.exception("cannot start", component=name)
+        raise ComponentFailed(f"{name} cannot start: {reason or type(exc).__name__}") from None
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:

@@ -7,11 +7,19 @@ reads the environment; the settings object is passed down explicitly.
 from __future__ import annotations
 
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +30,8 @@ from pydantic_settings import (
 from ingest.errors import ConfigurationError
 
 CONFIG_FILE = "zvk.toml"
+_MERKMAL = re.compile(r"[0-9]{2}")
+_RATE_YEAR = re.compile(r"[0-9]{4}|default")
 DEFAULT_HOME = Path("~/.local/share/zvk")
 
 
@@ -31,6 +41,33 @@ class _Section(BaseModel):
     otherwise leave the service on SQLite)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _ascii_digits(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number is written with the digits 0-9 only: Python's ``int`` and ``Decimal`` also
+        read other scripts' digits (Arabic-Indic, fullwidth …); a number setting refuses them."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and _numeric(field.annotation) and _foreign_digit(value):
+            raise ValueError("digits must be 0-9")
+        return value
+
+
+def _numeric(annotation: Any) -> bool:
+    if annotation in (int, float, Decimal):
+        return True
+    return any(_numeric(arg) for arg in getattr(annotation, "__args__", ()))
+
+
+def _foreign_digit(value: Any) -> bool:
+    """Whether a digit other than 0-9 stands anywhere in ``value`` (keys of tables too)."""
+    if isinstance(value, str):
+        return any(ch.isdigit() and not "0" <= ch <= "9" for ch in value)
+    if isinstance(value, dict):
+        return any(_foreign_digit(k) or _foreign_digit(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_foreign_digit(v) for v in value)
+    return False
 
 
 class DbSettings(_Section):
@@ -44,6 +81,8 @@ class DbSettings(_Section):
     )
     random_page_cost: float | None = Field(
         default=1.1,
+        gt=0,
+        allow_inf_nan=False,
         description="PostgreSQL: the planner's `random_page_cost` inside a delivery's "
         "transaction (`SET LOCAL`); the server's default of 4 assumes spinning disks and makes "
         "the batch lookups scan whole tables. Empty: the server's own setting.",
@@ -52,13 +91,18 @@ class DbSettings(_Section):
 
 class IntakeSettings(_Section):
     max_file_bytes: int = Field(
-        default=2 * 1024**3, description="Largest file accepted (ZVDA005 above it)."
+        default=2 * 1024**3, ge=1, description="Largest file accepted (ZVDA005 above it)."
     )
     rescan_seconds: float = Field(
-        default=30.0, description="Interval of the inbox rescan that catches missed events."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Interval of the inbox rescan that catches missed events.",
     )
     settle_seconds: float = Field(
         default=2.0,
+        ge=0,
+        allow_inf_nan=False,
         description="A file without close event counts as complete once its size and mtime "
         "have not changed for this long.",
     )
@@ -67,6 +111,7 @@ class IntakeSettings(_Section):
     )
     parallel_min_bytes: int | None = Field(
         default=16 * 1024**2,
+        ge=1,
         description="Files at least this large are read and checked in a second process while "
         "the first checks stored state and writes (two cores); empty: never.",
     )
@@ -78,16 +123,36 @@ class IntakeSettings(_Section):
 
 class ChecksSettings(_Section):
     clock_skew_seconds: int = Field(
-        default=300, description="Tolerance for `Erstellt` after the time of receipt (ZVVO054)."
+        default=300,
+        ge=0,
+        description="Tolerance for `Erstellt` after the time of receipt (ZVVO054).",
     )
-    max_years_back: int = Field(default=10, description="Oldest `Zeitraum` accepted (ZVVO030).")
+    max_years_back: int = Field(
+        default=10, ge=0, le=100, description="Oldest `Zeitraum` accepted (ZVVO030)."
+    )
     rates: dict[str, dict[str, Decimal]] = Field(
         default={"10": {"default": Decimal("1.60")}, "20": {"default": Decimal("4.86")}},
         description="ZVVA080 rates in percent per Versicherungsmerkmal, by year or `default`.",
     )
     rate_tolerance: Decimal = Field(
-        default=Decimal("0.05"), description="Allowed difference in EUR for ZVVA080."
+        default=Decimal("0.05"),
+        ge=0,
+        allow_inf_nan=False,
+        description="Allowed difference in EUR for ZVVA080.",
     )
+
+    @field_validator("rates")
+    @classmethod
+    def _rates_shaped(cls, rates: dict[str, dict[str, Decimal]]) -> dict[str, dict[str, Decimal]]:
+        for merkmal, by_year in rates.items():
+            if not _MERKMAL.fullmatch(merkmal):
+                raise ValueError(f"{merkmal!r}: a Versicherungsmerkmal is two digits 0-9")
+            for year, rate in by_year.items():
+                if not _RATE_YEAR.fullmatch(year):
+                    raise ValueError(f"{merkmal}.{year}: a year YYYY or `default`")
+                if not rate.is_finite() or not 0 <= rate <= 100:
+                    raise ValueError(f"{merkmal}.{year}: a rate in percent, 0 to 100")
+        return rates
 
 
 class SftpSettings(_Section):
@@ -97,41 +162,60 @@ class SftpSettings(_Section):
         description="Address the SFTP server listens on; loopback unless configured otherwise "
         "(`0.0.0.0` for every interface).",
     )
-    port: int = Field(default=2222, description="Port of the SFTP server.")
+    port: int = Field(default=2222, ge=1, le=65535, description="Port of the SFTP server.")
     max_file_bytes: int | None = Field(
         default=None,
+        ge=1,
         description="Largest upload over SFTP; empty means `intake.max_file_bytes`. The upload "
         "is stopped with ZVDA005 the moment it grows past the limit.",
     )
     max_sessions_per_sender: int = Field(
-        default=4, description="Concurrent SFTP connections one sender may hold."
+        default=4, ge=1, description="Concurrent SFTP connections one sender may hold."
     )
     max_connections: int = Field(
         default=64,
+        ge=1,
         description="Concurrent SFTP connections in all (logged in or not); more are closed at "
         "once, so that a flood of connections cannot exhaust the server.",
     )
     max_failed_logins: int = Field(
         default=10,
+        ge=1,
         description="Failed logins from one address, or for one account, within "
         "`failure_window_seconds` that lead to a ban.",
     )
     failure_window_seconds: float = Field(
-        default=600.0, description="Time over which failed logins are counted."
+        default=600.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Time over which failed logins are counted.",
     )
     ban_seconds: float = Field(
-        default=60.0, description="Length of the first ban; each further ban doubles it."
+        default=60.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Length of the first ban; each further ban doubles it.",
     )
-    max_ban_seconds: float = Field(default=3600.0, description="Longest ban.")
+    max_ban_seconds: float = Field(
+        default=3600.0, ge=0, allow_inf_nan=False, description="Longest ban."
+    )
     login_grace_seconds: float = Field(
-        default=30.0, description="Time a client has to log in and open its SFTP session."
+        default=30.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Time a client has to log in and open its SFTP session.",
     )
     window_bytes: int = Field(
         default=8 * 1024**2,
+        ge=32 * 1024,
+        le=2**32 - 1,
         description="SSH channel window the server grants (larger: fewer stalls, more memory).",
     )
     max_packet_bytes: int = Field(
-        default=256 * 1024, description="Largest SSH packet the server accepts on a channel."
+        default=256 * 1024,
+        ge=32 * 1024,
+        le=2**32 - 1,
+        description="Largest SSH packet the server accepts on a channel.",
     )
     ciphers: list[str] = Field(
         default=[
@@ -142,11 +226,6 @@ class SftpSettings(_Section):
         ],
         description="Ciphers offered, in the server's order (the client's preference decides "
         "among them); GCM needs no separate MAC and is the fastest paramiko offers.",
-    )
-    listen_retry_seconds: float = Field(
-        default=5.0,
-        description="When the port is taken, `zvk serve` keeps serving the drop folder and "
-        "tries to listen again after this long.",
     )
 
 
@@ -188,6 +267,7 @@ class ReconcileSettings(_Section):
     tolerance: Decimal = Field(
         default=Decimal("0.10"),
         ge=0,
+        allow_inf_nan=False,
         description="Allowed difference in EUR between payments and Gesamtbetrag, and between "
         "the annual sums.",
     )
@@ -202,11 +282,15 @@ class ReconcileSettings(_Section):
         description="Folder for bank statements (camt.053 or CSV) to import; relative to the home.",
     )
     payments_scan_seconds: float = Field(
-        default=60.0, gt=0, description="How often `zvk serve` looks into the payments inbox."
+        default=60.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="How often `zvk serve` looks into the payments inbox.",
     )
     lock_wait_seconds: float = Field(
         default=600.0,
         ge=0,
+        allow_inf_nan=False,
         description="How long a nightly run waits for the lock held by another run.",
     )
 

@@ -23,7 +23,7 @@ from ingest.reconciling.points import (
 from ingest.samples.builder import FileBuilder, PersonSeed, period_node
 from ingest.settings import Settings
 
-# The table of domain.md, written out again independently of the implementation.
+# The ATV-K table of age factors, written out again independently of the implementation.
 DOMAIN_TABLE = (
     "17: 3.1, 18: 3.0, 19: 2.9, 20: 2.8, 21: 2.7, 22: 2.6, 23: 2.5, 24: 2.4, 25: 2.4, 26: 2.3, "
     "27: 2.2, 28: 2.2, 29: 2.1, 30: 2.0, 31: 2.0, 32: 1.9, 33: 1.9, 34: 1.8, 35: 1.7, 36: 1.7, "

@@ -43,7 +43,7 @@ CENT = Decimal("0.01")
 BERLIN = ZoneInfo("Europe/Berlin")
 LAST_MONTH = date(2026, 10, 31)  # the builder's default file: Zeitraum 2026-10, Erstellt 2026-11-02
 
-# The spec's booking-key catalogue (spec/meldedatei.md) and default rates (spec/codes.md).
+# The published booking-key catalogue and default rates.
 PAYERS = ("01", "03")
 WITH_PAY = ("10", "15", "17", "19", "20", "22")
 WITHOUT_PAY = ("27", "28", "40")

@@ -23,7 +23,7 @@ from ingest.settings import Settings, load_settings
 from ingest.storing.db import make_engine, session_factory
 from ingest.storing.models import Delivery, Person
 
-# One fund's deadline for the annual reports is 31 January (domain.md); as of 1 February the
+# One fund's deadline for the annual reports is 31 January; as of 1 February the
 # whole year is due: every month (due on the 15th of the next) and every Jahresmeldung.
 CONFIG = '\n[reconcile]\ndeadline = "01-31"\n'
 AS_OF = "2026-02-01"

@@ -80,7 +80,7 @@ INTERIM_AREAS = ["00", "77", "83", "84", "85", "86", "87", "88", "91", "92", "94
 
 # -- helpers ------------------------------------------------------------------------------------
 def check_digit(first_eleven: str) -> str:
-    """The RVNR check digit, computed independently of the product (domain.md)."""
+    """The RVNR check digit, computed independently of the product."""
     letter = f"{ord(first_eleven[8]) - ord('A') + 1:02d}"
     digits = first_eleven[:8] + letter + first_eleven[9:]
     products = (

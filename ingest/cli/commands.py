@@ -1,30 +1,22 @@
-"""Set-up and processing commands: init, members, ingest, check, serve (senders: senders.py)."""
+"""Set-up and processing commands: init, ingest, serve (members, senders, check: own modules)."""
 
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ingest.answering.protocol import Verdict, to_text, to_xml
-from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.answering.protocol import Verdict
+from ingest.cli.main import app, fail, settings_of
 from ingest.cli.progressbar import progress_bar
 from ingest.errors import UsageError
 from ingest.home import initialise
-from ingest.pipeline import Service, grade
+from ingest.pipeline import Service
 from ingest.receiving.intake import NotARegularFile, require_regular_file
-from ingest.storing.registry import add_member, find_sender
-from ingest.validating.checker import FileCheck
-from ingest.validating.findings import load_catalogue
+from ingest.storing.registry import find_sender
 from ingest.validating.peek import peek_sender
-
-members_app = typer.Typer(
-    help="The fund's members and their billing offices.", no_args_is_help=True
-)
-app.add_typer(members_app, name="members")
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
@@ -44,24 +36,6 @@ def init(ctx: typer.Context) -> None:
     for item in made:
         typer.echo(item)
     typer.echo(f"home {settings.home} is ready" + ("" if made else " (nothing to do)"))
-
-
-@members_app.command("add")
-def members_add(
-    ctx: typer.Context,
-    mitgliedsnummer: Annotated[str, typer.Argument(help="6-digit member number.")],
-    name: Annotated[str, typer.Option("--name", help="Name of the member.")],
-    abrechnungsstelle: Annotated[
-        list[str], typer.Option("--abrechnungsstelle", help="3-digit billing office (repeat).")
-    ],
-) -> None:
-    """Register a member and its billing offices (again: adds new billing offices).
-
-    Example: zvk members add 100001 --name "Stadt Musterhausen" --abrechnungsstelle 001
-    """
-    with sessions_of(ctx).begin() as session:
-        add_member(session, mitgliedsnummer, name, abrechnungsstelle)
-    typer.echo(f"member {mitgliedsnummer}: billing offices {', '.join(abrechnungsstelle)}")
 
 
 def _summary(name: str, verdict: Verdict) -> str:
@@ -137,68 +111,6 @@ def _senders_of(service: Service, files: list[Path], sender: str | None) -> list
     if problems:
         fail("; ".join(problems) + " (no file was processed)")
     return senders
-
-
-@app.command()
-def check(
-    ctx: typer.Context,
-    files: ExistingFiles,
-    output_format: Annotated[
-        str, typer.Option("--format", help="text or xml.", case_sensitive=False)
-    ] = "text",
-) -> None:
-    """Check files without home or database and print their protocols; commits nothing.
-
-    Runs the schema and every check that needs no stored state (docs/codes.md lists them).
-
-    Example: zvk check --format xml monat-2026-10.xml
-    """
-    output_format = output_format.lower()  # the option is case-insensitive: XML is xml
-    if output_format not in ("text", "xml"):
-        fail("--format must be text or xml")
-    settings = settings_of(ctx)
-    catalogue = load_catalogue()
-    worst = 0
-    for path in files:
-        check = FileCheck.without_database(path, settings, catalogue)
-        outcome = check.run()
-        sha = _sha256(path)
-        header = outcome.header
-        file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
-        verdict = Verdict(
-            delivery_id=f"PRUEFUNG-{sha[:12].upper()}",
-            sender=header.sender if header else "",  # the protocol says: unbekannt
-            filename=path.name,
-            sha256=sha,
-            received_at=check.received_at,
-            processed_at=datetime.now(UTC),
-            test=outcome.test,
-            ruleset=f"Meldedatei 1, Regelwerk {catalogue.version}",
-            result=grade(outcome.total, outcome.accepted, outcome.findings),
-            total=outcome.total,
-            accepted=0 if file_rejected else outcome.accepted,
-            rejected=outcome.total - (0 if file_rejected else outcome.accepted),
-            file_number=header.file_number if header else None,
-            file_kind=header.file_kind if header else None,
-            findings=outcome.findings,
-        )
-        if output_format == "xml":
-            typer.echo(to_xml(verdict).decode("utf-8"), nl=False)
-        else:
-            typer.echo(to_text(verdict))
-        if verdict.result not in OK_RESULTS:
-            worst = 1
-    raise typer.Exit(worst)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @app.command()

@@ -49,6 +49,20 @@ def _type_name(annotation: Any) -> str:
     return text.replace(" | ", " or ")
 
 
+def _bounds(metadata: list[Any]) -> str:
+    """The range a number setting must lie in, as the reference states it (``, 1 to 65535``)."""
+    low = high = None
+    for item in metadata:
+        for attr, word in (("ge", "≥"), ("gt", ">")):
+            if getattr(item, attr, None) is not None:
+                low = f"{word} {getattr(item, attr)}"
+        for attr, word in (("le", "≤"), ("lt", "<")):
+            if getattr(item, attr, None) is not None:
+                high = f"{word} {getattr(item, attr)}"
+    parts = [part for part in (low, high) if part]
+    return f", {' and '.join(parts)}" if parts else ""
+
+
 def _default(value: Any) -> str:
     if value is None:
         return "(empty)"
@@ -67,7 +81,7 @@ def entries() -> Iterator[Entry]:
             yield Entry(
                 section=section,
                 key=sub.alias or name,
-                type=_type_name(sub.annotation),
+                type=_type_name(sub.annotation) + _bounds(sub.metadata),
                 default=_default(sub.get_default(call_default_factory=True)),
                 description=(sub.description or "").replace("|", "\\|").replace("\n", " "),
             )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.localtime import local_text
 from ingest.progress import read_progress
 from ingest.receiving.names import shown
 from ingest.settings import Settings
@@ -23,6 +24,7 @@ from ingest.storing.models import (
     Member,
     Report,
 )
+from ingest.storing.registry import registered_sender
 
 deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
 export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
@@ -61,9 +63,11 @@ def deliveries_list(
         str | None,
         typer.Option("--state", help="Only this ledger state (failed = the quarantine)."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many rows (1 or more).", metavar="N")
+    ] = 100,
 ) -> None:
-    """The deliveries, newest first.
+    """The deliveries, newest first; Eingang in local time (Europe/Berlin) with its offset.
 
     Example: zvk deliveries list --sender 66667777 --ergebnis abgewiesen
     """
@@ -71,22 +75,26 @@ def deliveries_list(
         fail(f"--state must be one of {', '.join(STATES)}")
     if ergebnis is not None and ergebnis not in RESULTS:
         fail(f"--ergebnis must be one of {', '.join(RESULTS)}")
+    if limit < 1:
+        fail(f"--limit {limit}: must be 1 or more")
     query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
-    if sender:
+    if sender is not None:
         query = query.where(Delivery.sender_number == sender)
-    if ergebnis:
+    if ergebnis is not None:
         query = query.where(Delivery.result == ergebnis)
-    if state:
+    if state is not None:
         query = query.where(Delivery.state == state)
     with sessions_of(ctx)() as session:
+        if sender is not None:
+            registered_sender(session, sender)
         rows = list(session.scalars(query))
     typer.echo(
         "LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
     )
     for d in rows:
         typer.echo(
-            f"{d.delivery_id}\t{d.sender_number}\t{d.received_at:%Y-%m-%d %H:%M:%S}"
-            f"\t{shown(d.filename)}"
+            f"{d.delivery_id}	{d.sender_number}	{local_text(d.received_at)}"
+            f"	{shown(d.filename)}"
             f"\t{d.state}\t{d.result or '-'}{' (Test)' if d.test else ''}"
             f"\t{d.total}\t{d.accepted}\t{d.rejected}"
         )
@@ -117,8 +125,8 @@ def deliveries_show(
         ("Kanal", d.channel),
         ("SHA-256", d.sha256),
         ("Größe", f"{d.size} Bytes"),
-        ("Eingang", f"{d.received_at:%Y-%m-%d %H:%M:%S} UTC"),
-        ("Verarbeitet", f"{d.processed_at:%Y-%m-%d %H:%M:%S} UTC" if d.processed_at else "-"),
+        ("Eingang", local_text(d.received_at)),
+        ("Verarbeitet", local_text(d.processed_at) if d.processed_at else "-"),
         ("Zustand", d.state),
         ("Test", "ja" if d.test else "nein"),
         ("Dateiart", d.file_kind or "-"),
@@ -157,7 +165,7 @@ def _progress_text(settings: Settings, delivery_id: str) -> str:
     reports = f"{now.reports:,}".replace(",", ".")
     return (
         f"{reports} Meldungen geprüft, {now.share * 100:.0f} % der Datei gelesen "
-        f"(Stand {now.updated:%Y-%m-%d %H:%M:%S} UTC)"
+        f"(Stand {local_text(now.updated)})"
     )
 
 

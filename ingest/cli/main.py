@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ZvkError
@@ -19,10 +21,12 @@ app = typer.Typer(
     help="zvk-ingest: receives, checks, commits and answers the report files of a pension fund.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich panels rewrap the examples and show Python types
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+SERVICE_COMMANDS = ("serve", "worker")
 HomeOption = Annotated[
     str | None,
     typer.Option(
@@ -41,7 +45,8 @@ def settings_of(ctx: typer.Context) -> Settings:
         cached = load_settings(root.meta.get("zvk.home"))
         from ingest import logs
 
-        logs.configure(cached)
+        service = ctx.command.name in SERVICE_COMMANDS
+        logs.configure(cached, file=logs.log_file_for_terminal(cached, service))
         root.meta["zvk.settings"] = cached
     assert isinstance(cached, Settings)
     return cached
@@ -66,22 +71,59 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def plain_help(command: Any) -> None:
+    """Help that shows what to type: ``FILE...``, ``--limit N``, a flag alone.
+
+    Without this, typer shows a Python type for every parameter (``<bool>`` beside a flag,
+    ``<list[Path]>``) and a required argument as ``{files}``. A parameter given a metavar of
+    its own keeps it; the others get their name in capitals.
+    """
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = param.metavar or ""
+            continue
+        if param.metavar is None:
+            param.metavar = (param.name or "value").upper()
+        if param.param_type_name == "argument":
+            if param.nargs != 1 and not param.metavar.endswith("..."):
+                param.metavar += "..."
+            piece = param.metavar if param.required else f"[{param.metavar}]"
+            param.get_usage_pieces = lambda _ctx, piece=piece: [piece]
+            param.display_type_rich = lambda ctx: None  # the name says it: no Python type
+    if command.help:
+        command.help = _keep_examples(inspect.cleandoc(command.help))
+    for sub in getattr(command, "commands", {}).values():
+        plain_help(sub)
+
+
+def _keep_examples(text: str) -> str:
+    """Mark the example paragraphs so that the help prints them line by line as written."""
+    paragraphs = text.split("\n\n")
+    return "\n\n".join(
+        f"\b\n{p}" if p.startswith("Example") and "\n" in p else p for p in paragraphs
+    )
+
+
 def run() -> None:
     """Console entry point: library errors become one line and exit status 2."""
     # Importing a command module registers its commands on `app`.
     from ingest.cli import (  # noqa: F401
+        check,
         commands,
         config,
         deliveries,
         demo,
+        members,
         operations,
         persons,
         reconcile,
         senders,
     )
 
+    command = typer.main.get_command(app)
+    plain_help(command)
     try:
-        app()
+        command(prog_name="zvk")
     except ZvkError as exc:
         typer.echo(f"zvk: {exc}", err=True)
         sys.exit(2)

@@ -12,6 +12,7 @@ import typer
 
 from ingest.cli.main import app, fail, sessions_of
 from ingest.storing.persons import PersonHit, search_persons
+from ingest.validating.identifiers import rvnr_shaped
 
 persons_app = typer.Typer(help="Insured persons of the fund.", no_args_is_help=True)
 app.add_typer(persons_app, name="persons")
@@ -114,6 +115,11 @@ def persons_search(
     """
     if output_format not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
+    if rvnr is not None and not rvnr_shaped(rvnr.strip().upper()):
+        fail(f"--rvnr {rvnr!r}: expected 8 digits (0-9), a letter and 3 digits")
+    for option, value in (("--name", name), ("--vorname", vorname)):
+        if value is not None and not value.strip():
+            fail(f"{option} is empty")
     born = None
     if geburtsdatum is not None:
         try:

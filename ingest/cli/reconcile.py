@@ -17,9 +17,10 @@ from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.reconciling.bankfiles import StatementError
 from ingest.reconciling.exports import write_findings, write_points
 from ingest.reconciling.lock import LockBusy
-from ingest.reconciling.models import Payment
+from ingest.reconciling.models import Payment, ReconciliationRun
 from ingest.reconciling.payments import import_statement
-from ingest.reconciling.runs import run_reconciliation
+from ingest.reconciling.runs import latest_run, run_reconciliation
+from ingest.storing.registry import registered_member
 
 payments_app = typer.Typer(help="Bank statements and the payments in them.", no_args_is_help=True)
 reports_app = typer.Typer(help="Evaluations and reports per member.", no_args_is_help=True)
@@ -88,12 +89,16 @@ def payments_list(
     unmatched: Annotated[
         bool, typer.Option("--unzugeordnet", help="Only payments without member and month.")
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many rows.")] = 200,
+    limit: Annotated[
+        int, typer.Option("--limit", help="At most this many rows (1 or more).", metavar="N")
+    ] = 200,
 ) -> None:
     """The booked payments, newest booking first (operators clear the unmatched ones).
 
     Example: zvk payments list --unzugeordnet
     """
+    if limit < 1:
+        fail(f"--limit {limit}: must be 1 or more")
     query = select(Payment).order_by(Payment.booking_date.desc(), Payment.id.desc()).limit(limit)
     if unmatched:
         query = query.where(Payment.billing_office_id.is_(None))
@@ -160,7 +165,8 @@ def export_abgleich(
     output_format: FormatOption = "csv",
     output: OutputOption = None,
     run: Annotated[
-        int | None, typer.Option("--lauf", help="This run (default: the latest finished one).")
+        int | None,
+        typer.Option("--lauf", help="This run (default: the latest finished one).", metavar="LAUF"),
     ] = None,
 ) -> None:
     """The reconciliation findings of the latest run, one CSV row each.
@@ -173,6 +179,13 @@ def export_abgleich(
     if output_format != "csv":
         fail("--format must be csv")
     with sessions_of(ctx)() as session:
+        if run is None:
+            if latest_run(session) is None:
+                fail("no finished reconciliation run yet (zvk reconcile)")
+        else:
+            chosen = session.get(ReconciliationRun, run)
+            if chosen is None or chosen.status != "done":
+                fail(f"--lauf {run}: no finished reconciliation run with this number")
 
         def write(stream: TextIO) -> None:
             write_findings(session, stream, run)
@@ -206,7 +219,8 @@ def reports_build(
     ctx: typer.Context,
     day: DateOption = None,
     member: Annotated[
-        list[str] | None, typer.Option("--mitglied", help="Only this member (repeat).")
+        list[str] | None,
+        typer.Option("--mitglied", help="Only this member (repeat).", metavar="MITGLIED"),
     ] = None,
 ) -> None:
     """Write the evaluations (CSV, XLSX, HTML) per member and for the fund.
@@ -216,9 +230,13 @@ def reports_build(
     Example: zvk reports build --date 2027-03-01 --mitglied 100001
     """
     as_of = _day(day)
+    sessions = sessions_of(ctx)
+    with sessions() as session:
+        for number in member or []:
+            registered_member(session, number)
     from ingest.reconciling.publish import build_reports  # polars: only when needed
 
-    published = build_reports(settings_of(ctx), sessions_of(ctx), as_of, members=member or None)
+    published = build_reports(settings_of(ctx), sessions, as_of, members=member or None)
     for p in published:
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
 
@@ -226,12 +244,17 @@ def reports_build(
 @reports_app.command("list")
 def reports_list(
     ctx: typer.Context,
-    member: Annotated[str | None, typer.Option("--mitglied", help="Only this member.")] = None,
+    member: Annotated[
+        str | None, typer.Option("--mitglied", help="Only this member.", metavar="MITGLIED")
+    ] = None,
 ) -> None:
     """The written reports, newest first: member (or Kasse), day, folder.
 
     Example: zvk reports list --mitglied 100001
     """
+    if member is not None:
+        with sessions_of(ctx)() as session:
+            registered_member(session, member)
     typer.echo("Mitglied\tStichtag\tOrdner")
     from ingest.reconciling.publish import list_reports
 

@@ -18,7 +18,16 @@ from ingest.storing.credentials import (
     remove_key,
     set_password,
 )
-from ingest.storing.registry import Grant, add_sender, list_senders
+from ingest.storing.registry import (
+    Grant,
+    add_sender,
+    check_name,
+    grants_of,
+    list_senders,
+    registered_sender,
+    rename_sender,
+    set_sender_active,
+)
 
 senders_app = typer.Typer(
     help="Senders (data centers, members), what they may report, and their SFTP logins.",
@@ -37,6 +46,11 @@ KeyFiles = Annotated[
         readable=True,
         help="OpenSSH public key file (.pub or authorized_keys) the sender logs in with (repeat).",
     ),
+]
+
+
+SenderNumber = Annotated[
+    str, typer.Argument(help="8-digit Betriebsnummer of the sender.", metavar="BETRIEBSNUMMER")
 ]
 
 
@@ -71,14 +85,16 @@ def senders_add(
 ) -> None:
     """Register a sender and what it may report for; creates its inbox and outbox.
 
-    Again for the same sender: updates it and adds what is new (grants, keys; a password
-    replaces the old one). The SFTP login name is the Betriebsnummer.
+    Again for the same sender: adds what is new (grants, keys; a password replaces the old
+    one); a different --name or --kind is refused (zvk senders rename). The SFTP login name is
+    the Betriebsnummer.
 
     Example:
       zvk senders add 66667777 --name "RZ Nord" --kind rechenzentrum --authorize 100001 \\
           --ssh-key rz-nord.pub
     """
     settings = settings_of(ctx)
+    check_name(name, "--name: sender")
     grants = [Grant.parse(text) for text in authorize or []]
     keys = _read_keys(ssh_key or [])
     password = _read_password() if password_stdin else None
@@ -110,6 +126,7 @@ def senders_add_key(
     """
     keys = _read_keys(files)
     with sessions_of(ctx).begin() as session:
+        registered_sender(session, betriebsnummer)
         for key in keys:
             new = add_key(session, betriebsnummer, key)
             typer.echo(f"{key.fingerprint}\t{'added' if new else 'already there'}")
@@ -128,6 +145,7 @@ def senders_remove_key(
     Example: zvk senders remove-key 66667777 SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s
     """
     with sessions_of(ctx).begin() as session:
+        registered_sender(session, betriebsnummer)
         if not remove_key(session, betriebsnummer, fingerprint):
             fail(f"sender {betriebsnummer} has no key {fingerprint}")
     typer.echo(f"sender {betriebsnummer}: key {fingerprint} removed")
@@ -150,6 +168,70 @@ def senders_list(ctx: typer.Context) -> None:
             )
             for key in keys:
                 typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
+
+
+@senders_app.command("show")
+def senders_show(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
+    """One sender: name, kind, state, what it may report for, its SSH keys and password.
+
+    Example: zvk senders show 66667777
+    """
+    with sessions_of(ctx)() as session:
+        sender = registered_sender(session, betriebsnummer)
+        grants = grants_of(session, betriebsnummer)
+        keys = keys_of(session, betriebsnummer)
+        password = has_password(session, betriebsnummer)
+    fields = [
+        ("Betriebsnummer", sender.number),
+        ("Name", sender.name),
+        ("Art", sender.kind),
+        ("Zustand", "aktiv" if sender.active else "inaktiv (Anmeldung und Abgabe gesperrt)"),
+        ("Meldet für", ", ".join(grants) or "-"),
+        ("Passwort", "gesetzt" if password else "keins"),
+        ("SSH-Schlüssel", str(len(keys))),
+    ]
+    for label, value in fields:
+        typer.echo(f"{label + ':':<16}{value}")
+    for key in keys:
+        typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
+
+
+@senders_app.command("rename")
+def senders_rename(
+    ctx: typer.Context,
+    betriebsnummer: SenderNumber,
+    name: Annotated[str, typer.Option("--name", help="The new name.", metavar="NAME")],
+) -> None:
+    """Give a registered sender a new name.
+
+    Example: zvk senders rename 66667777 --name "RZ Nord-West"
+    """
+    with sessions_of(ctx).begin() as session:
+        sender = rename_sender(session, betriebsnummer, name)
+        typer.echo(f"sender {betriebsnummer}: name {sender.name}")
+
+
+@senders_app.command("deactivate")
+def senders_deactivate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
+    """Deactivate a sender: its SFTP logins are refused, and files in its drop folder are
+    answered with ZVVO021 (not admitted). Keys, password and grants stay.
+
+    Example: zvk senders deactivate 66667777
+    """
+    with sessions_of(ctx).begin() as session:
+        changed = set_sender_active(session, betriebsnummer, False)
+    typer.echo(f"sender {betriebsnummer}: inactive" + ("" if changed else " (already)"))
+
+
+@senders_app.command("activate")
+def senders_activate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
+    """Activate a deactivated sender again.
+
+    Example: zvk senders activate 66667777
+    """
+    with sessions_of(ctx).begin() as session:
+        changed = set_sender_active(session, betriebsnummer, True)
+    typer.echo(f"sender {betriebsnummer}: active" + ("" if changed else " (already)"))
 
 
 @sftp_app.command("fingerprint")

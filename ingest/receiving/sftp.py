@@ -138,18 +138,26 @@ class SftpServer:
         self.listening = threading.Event()
         self._transports: set[paramiko.Transport] = set()
         self._lock = threading.Lock()
-        self._acceptor = threading.Thread(target=self._accept_loop, name="sftp-accept", daemon=True)
+        self._acceptor: threading.Thread | None = None
 
     def start(self) -> None:
-        """Answer what an earlier run left, then accept connections (in background threads)."""
+        """Listen, answer what an earlier run left, then accept connections (in background
+        threads). Raises ``OSError`` when the address cannot be had (port taken, no such
+        address, no permission): nothing has been started then."""
+        listener = self._bind()
         self.context.uploads.recover()
         self.handoff.start()
+        self._acceptor = threading.Thread(
+            target=self._accept_loop, args=(listener,), name="sftp-accept", daemon=True
+        )
         self._acceptor.start()
 
     def stop(self) -> None:
         """Stop accepting, end every connection (open uploads become ZVDA006), let the
         hand-over finish the delivery at hand; queued uploads stay ready for the next start."""
         self.stopping.set()
+        if self._acceptor is None:
+            return
         self._acceptor.join(timeout=5)
         with self._lock:
             transports = list(self._transports)
@@ -162,7 +170,7 @@ class SftpServer:
         log.info("sftp stopped")
 
     # -- listening -----------------------------------------------------------------------
-    def _bind(self) -> socket.socket | None:
+    def _bind(self) -> socket.socket:
         host, port = self.settings.sftp.host, self.settings.sftp.port
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
@@ -171,19 +179,13 @@ class SftpServer:
             listener.bind((host, port))
             listener.listen(64)
             listener.settimeout(0.5)
-        except OSError as exc:
+        except BaseException:
             listener.close()
-            log.error("sftp cannot listen, trying again", host=host, port=port, error=str(exc))
-            return None
+            raise
         log.info("sftp listening", host=host, port=port)
         return listener
 
-    def _accept_loop(self) -> None:
-        listener = self._bind()
-        while listener is None and not self.stopping.wait(self.settings.sftp.listen_retry_seconds):
-            listener = self._bind()
-        if listener is None:
-            return
+    def _accept_loop(self, listener: socket.socket) -> None:
         self.listening.set()
         with listener:
             while not self.stopping.is_set():

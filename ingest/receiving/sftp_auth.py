@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.receiving.sftp_uploads import Uploads
 from ingest.settings import Settings, SftpSettings
 from ingest.storing.credentials import key_allowed, password_matches
+from ingest.storing.registry import sender_deactivated
 from ingest.validating.identifiers import sender_number_shaped
 
 log = structlog.stdlib.get_logger("ingest.sftp")
@@ -164,9 +165,13 @@ class SenderGate(paramiko.ServerInterface):
             return AUTH_FAILED
         try:
             with self.context.sessions() as session:
-                ok = sender_number_shaped(username) and check(session)
+                deactivated = sender_deactivated(session, username)
+                ok = not deactivated and sender_number_shaped(username) and check(session)
         except Exception:
             log.exception("sftp login check failed", method=method)
+            return AUTH_FAILED
+        if deactivated:
+            log.warning("sftp login of a deactivated sender refused", account=username)
             return AUTH_FAILED
         if not ok:
             guard.failed(address, account)

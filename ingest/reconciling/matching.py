@@ -1,6 +1,6 @@
 """Which member, billing office and month a credit pays, read from its remittance text.
 
-The binding pattern is ``ZVK <Mitgliedsnummer>/<Abrechnungsstelle> <YYYY-MM>``, e.g.
+The pattern agreed with the members is ``ZVK <Mitgliedsnummer>/<Abrechnungsstelle> <YYYY-MM>``, e.g.
 ``ZVK 100001/001 2026-10``, in any case and with any text around it. Spaces around ``/`` and
 ``-`` are tolerated, because banks split long remittance texts into lines. A text naming two
 different months (or offices) is not guessed: it stays unmatched, as does every entry in a

@@ -27,7 +27,7 @@ PARENTAL_LEAVE_PAY = Decimal(500)
 MONTHS_PER_CHILD = 36
 _HUNDREDTH = Decimal("0.01")
 
-# Age → factor (tariff ATV-K). Below 17 the factor of 17 applies, from 62 on 0.8.
+# Age → factor (the ATV-K tariff table). Below 17 the factor of 17 applies, from 62 on 0.8.
 AGE_FACTORS: dict[int, Decimal] = {
     age: Decimal(factor)
     for age, factor in {

@@ -1,7 +1,7 @@
 """Check digits and structure of the numbers in a report file.
 
 RVNR rules follow the Versicherungsnummern-Verordnung § 2 and what the social-insurance check
-program adds (day modulo 32, test and interim numbers); see the project's domain notes.
+program adds (day modulo 32, test and interim numbers).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from enum import Enum
 
 _RVNR_SHAPE = re.compile(r"[0-9]{8}[A-Z][0-9]{3}")
 _SENDER_NUMBER = re.compile(r"[0-9]{8}")
+_DIGITS = re.compile(r"[0-9]+")
 _RVNR_WEIGHTS = (2, 1, 2, 5, 7, 1, 2, 1, 2, 1, 2, 1)
 
 # Area numbers (Bereichsnummern) of the pension insurance carriers.
@@ -123,15 +124,29 @@ def rvnr_matches_birth_date(rvnr: str, born: date) -> bool:
     return year == born.year % 100 and (month in (0, born.month)) and (day in (0, born.day))
 
 
+def rvnr_shaped(rvnr: str) -> bool:
+    """Whether ``rvnr`` has the shape of an RVNR: 8 ASCII digits, a letter A-Z, 3 ASCII digits."""
+    return _RVNR_SHAPE.fullmatch(rvnr) is not None
+
+
 def sender_number_shaped(number: str) -> bool:
     """Whether ``number`` has the shape of a Betriebsnummer, eight ASCII digits: the one rule
     for what may name a sender's inbox, outbox or SFTP account (the check digit aside)."""
     return _SENDER_NUMBER.fullmatch(number) is not None
 
 
+def ascii_digits(text: str, length: int | None = None) -> bool:
+    """Whether ``text`` consists of ASCII digits only (``length`` of them, if given).
+
+    The one rule for every number the service accepts: ``str.isdigit`` and ``int`` also take
+    other scripts' digits (Arabic-Indic, Devanagari, fullwidth …), which would name folders,
+    accounts and rows no file or login could ever reach again."""
+    return _DIGITS.fullmatch(text) is not None and (length is None or len(text) == length)
+
+
 def betriebsnummer_valid(number: str) -> bool:
-    """Whether ``number`` is 8 digits with a correct check digit."""
-    if len(number) != 8 or not number.isdigit():
+    """Whether ``number`` is 8 ASCII digits with a correct check digit."""
+    if not sender_number_shaped(number):
         return False
     weights = (1, 2, 1, 2, 1, 2, 1)
     total = sum(_digit_sum(int(d) * w) for d, w in zip(number[:7], weights, strict=True))
@@ -154,8 +169,8 @@ def luhn_check_digit(payload: str) -> int:
 
 
 def versicherungsnummer_valid(number: str) -> bool:
-    """Whether a fund insurance number is 10 digits with a correct Luhn digit."""
-    return len(number) == 10 and number.isdigit() and luhn_check_digit(number[:9]) == int(number[9])
+    """Whether a fund insurance number is 10 ASCII digits with a correct Luhn digit."""
+    return ascii_digits(number, 10) and luhn_check_digit(number[:9]) == int(number[9])
 
 
 def make_versicherungsnummer(serial: int) -> str:

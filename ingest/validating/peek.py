@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.validating.identifiers import sender_number_shaped
 from ingest.validating.reader import HEADER, NS, Reader, sniff
 
 
@@ -17,5 +18,5 @@ def peek_sender(path: Path) -> str | None:
                 return None
             value = item.element.findtext(f"{{{NS}}}Absender")
             text = (value or "").strip()
-            return text if len(text) == 8 and text.isdigit() else None
+            return text if sender_number_shaped(text) else None
     return None

@@ -1,0 +1,49 @@
+"""`zvk serve` starts all of its parts or none: a part that cannot start stops the service
+with exit status 2 and one line naming the reason, never a traceback in a thread."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings
+
+ZVK = [sys.executable, "-m", "ingest"]
+
+
+def serve(home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ZVK, "--home", str(home), "serve"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.e2e
+def test_serve_stops_when_the_sftp_port_is_taken(settings: Settings) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = serve(settings.home, ZVK_SFTP__ENABLED="true", ZVK_SFTP__PORT=str(port))
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "zvk: the SFTP server cannot start: Address already in use", done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert '"serving"' not in done.stderr  # it never counted as running
+
+
+def test_serve_refuses_a_port_out_of_range(settings: Settings) -> None:
+    done = serve(settings.home, ZVK_SFTP__PORT="99999")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "zvk: setting sftp.port: Input should be less than or equal to 65535"
+    )
