@@ -141,7 +141,8 @@ class SftpSettings(_Section):
             "aes256-ctr",
         ],
         description="Ciphers offered, in the server's order (the client's preference decides "
-        "among them); GCM needs no separate MAC and is the fastest paramiko offers.",
+        "among them); GCM needs no separate MAC and is the fastest paramiko offers. Only "
+        "AES-GCM and AES-CTR may be named; anything else stops the start.",
     )
     listen_retry_seconds: float = Field(
         default=5.0,

@@ -1,8 +1,9 @@
 """The SFTP server of ``zvk serve``: our own, so that we decide when an upload is complete.
 
 One thread accepts connections; each connection gets a paramiko transport (its own thread) with
-the host keys from ``<home>/keys``, the tuning of ``sftp.*`` (window, packet size, ciphers: the
-levers of throughput) and :class:`~ingest.receiving.sftp_auth.SenderGate` as its gatekeeper.
+the host keys from ``<home>/keys``, only current algorithms (:mod:`.sftp_algorithms`), the tuning
+of ``sftp.*`` (window, packet size, ciphers: the levers of throughput) and
+:class:`~ingest.receiving.sftp_auth.SenderGate` as its gatekeeper.
 The SFTP threads only read the ledger (logins, busy names): complete uploads and acknowledgements
 go through a queue to one hand-over thread, which registers each upload in the ledger exactly as
 the drop folder does and wakes the worker of ``zvk serve`` to process it.
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ConfigurationError
 from ingest.pipeline import Service
+from ingest.receiving.sftp_algorithms import check_ciphers, restrict
 from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
 from ingest.receiving.sftp_fs import SenderTree, TreeServer
 from ingest.receiving.sftp_uploads import Acknowledged, Completed, Pending, Uploads, Work
@@ -99,6 +101,7 @@ class SftpServer:
     def __init__(self, settings: Settings, service: Service, wake: threading.Event) -> None:
         self.settings = settings
         self.host_keys = load_host_keys(settings.keys)
+        self.ciphers = check_ciphers(settings.sftp.ciphers)
         # Logins and look-ups only read: a reader engine never waits for the worker's write lock.
         readers = session_factory(open_database(settings))
         uploads = Uploads(settings, pending=unanswered(readers))
@@ -217,9 +220,7 @@ class SftpServer:
             default_window_size=tuning.window_bytes,
             default_max_packet_size=tuning.max_packet_bytes,
         )
-        offered = [c for c in tuning.ciphers if c in transport.get_security_options().ciphers]
-        if offered:
-            transport.get_security_options().ciphers = offered
+        restrict(transport, self.ciphers)
         for key in self.host_keys:
             transport.add_server_key(key)
         transport.set_subsystem_handler("sftp", TreeServer, SenderTree)
