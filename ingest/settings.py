@@ -111,6 +111,25 @@ class SftpSettings(_Section):
         description="Concurrent SFTP connections in all (logged in or not); more are closed at "
         "once, so that a flood of connections cannot exhaust the server.",
     )
+    max_channels_per_connection: int = Field(
+        default=2,
+        ge=1,
+        description="SSH sessions (channels) one connection may hold open at once; an SFTP "
+        "client needs one.",
+    )
+    max_handles_per_session: int = Field(
+        default=32,
+        ge=1,
+        description="Files and folders one SFTP session may hold open at once; more are refused "
+        "with an SFTP error and the session goes on.",
+    )
+    max_handles_per_sender: int = Field(
+        default=64,
+        ge=1,
+        description="Files and folders all sessions of one sender may hold open at once. All "
+        "senders together hold at most the process's descriptor limit less 256 and less two per "
+        "`max_connections`; `zvk serve` raises its descriptor limit to the hard limit at start.",
+    )
     max_failed_logins: int = Field(
         default=10,
         description="Failed logins from one address, or for one account, within "
@@ -123,6 +142,12 @@ class SftpSettings(_Section):
         default=60.0, description="Length of the first ban; each further ban doubles it."
     )
     max_ban_seconds: float = Field(default=3600.0, description="Longest ban.")
+    max_password_checks: int = Field(
+        default=2,
+        ge=1,
+        description="Login passwords hashed at the same time (argon2 takes memory and a core "
+        "each); further password logins wait for a free check up to `login_grace_seconds`.",
+    )
     login_grace_seconds: float = Field(
         default=30.0, description="Time a client has to log in and open its SFTP session."
     )

@@ -11,9 +11,11 @@ the drop folder does and wakes the worker of ``zvk serve`` to process it.
 
 from __future__ import annotations
 
+import errno
 import queue
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -24,8 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.errors import ConfigurationError
 from ingest.pipeline import Service
 from ingest.receiving.sftp_algorithms import check_ciphers, restrict
-from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
-from ingest.receiving.sftp_fs import SenderTree, TreeServer
+from ingest.receiving.sftp_auth import Context, LoginGuard, PasswordChecks, Seats, SenderGate
+from ingest.receiving.sftp_fs import SenderTree
+from ingest.receiving.sftp_limits import BoundedTreeServer, HandleBudget
 from ingest.receiving.sftp_uploads import Acknowledged, Completed, Pending, Uploads, Work
 from ingest.settings import Settings
 from ingest.storing.credentials import record_acknowledgement
@@ -34,6 +37,7 @@ from ingest.storing.models import Delivery
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
+_SHORTAGES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 HOST_KEYS = (("ssh_host_ecdsa_key", paramiko.ECDSAKey), ("ssh_host_rsa_key", paramiko.RSAKey))
 
 
@@ -111,6 +115,10 @@ class SftpServer:
             uploads=uploads,
             guard=LoginGuard(settings.sftp),
             seats=Seats(settings.sftp.max_sessions_per_sender),
+            handles=HandleBudget.of(settings.sftp),
+            checks=PasswordChecks(
+                settings.sftp.max_password_checks, settings.sftp.login_grace_seconds
+            ),
         )
         self.handoff = Handoff(service, uploads, wake)
         self.stopping = threading.Event()
@@ -122,6 +130,7 @@ class SftpServer:
     def start(self) -> None:
         """Answer what an earlier run left, then accept connections (in background threads)."""
         self.context.uploads.recover()
+        self.context.checks.warm_up()
         self.handoff.start()
         self._acceptor.start()
 
@@ -165,17 +174,10 @@ class SftpServer:
             return
         self.listening.set()
         with listener:
-            while not self.stopping.is_set():
-                try:
-                    client, peer = listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    log.exception("sftp accept failed")
-                    continue
-                threading.Thread(
-                    target=self._serve, args=(client, str(peer[0])), daemon=True
-                ).start()
+            accept_connections(listener, self.stopping, self._start_connection)
+
+    def _start_connection(self, client: socket.socket, address: str) -> None:
+        threading.Thread(target=self._serve, args=(client, address), daemon=True).start()
 
     # -- one connection ------------------------------------------------------------------
     def _serve(self, client: socket.socket, address: str) -> None:
@@ -223,8 +225,52 @@ class SftpServer:
         restrict(transport, self.ciphers)
         for key in self.host_keys:
             transport.add_server_key(key)
-        transport.set_subsystem_handler("sftp", TreeServer, SenderTree)
+        transport.set_subsystem_handler("sftp", BoundedTreeServer, SenderTree)
         return transport
+
+
+def accept_connections(
+    listener: socket.socket,
+    stopping: threading.Event,
+    start: Callable[[socket.socket, str], None],
+) -> None:
+    """Accept connections and ``start`` each, until ``stopping``.
+
+    When the process is out of descriptors, threads or buffers, the pending connection stays in
+    the backlog and ``accept`` would fail again at once: the loop pauses instead (doubling up to
+    a second) and logs once when it starts and once when it recovers, so that the shortage
+    neither burns a core nor floods the log.
+    """
+    pause, refused = 0.0, 0
+    while not stopping.is_set():
+        try:
+            client, peer = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError as exc:
+            if exc.errno not in _SHORTAGES:
+                log.warning("sftp accept failed", error=str(exc))
+                stopping.wait(0.01)
+                continue
+            if not refused:
+                log.error("sftp cannot accept, pausing", error=str(exc))
+            refused += 1
+            pause = min(max(2 * pause, 0.05), 1.0)
+            stopping.wait(pause)
+            continue
+        try:
+            start(client, str(peer[0]))
+        except RuntimeError as exc:  # no thread can be started
+            client.close()
+            if not refused:
+                log.error("sftp cannot accept, pausing", error=str(exc))
+            refused += 1
+            pause = min(max(2 * pause, 0.05), 1.0)
+            stopping.wait(pause)
+            continue
+        if refused:
+            log.warning("sftp accepting again", attempts_refused=refused)
+            pause, refused = 0.0, 0
 
 
 def unanswered(sessions: sessionmaker[Session]) -> Pending:
