@@ -149,7 +149,20 @@ class SftpSettings(_Section):
         "each); further password logins wait for a free check up to `login_grace_seconds`.",
     )
     login_grace_seconds: float = Field(
-        default=30.0, description="Time a client has to log in and open its SFTP session."
+        default=10.0,
+        description="Time a client has to log in and open its SFTP session; a connection that "
+        "lets it pass counts as a failed login of its address.",
+    )
+    max_unauthenticated_per_address: int = Field(
+        default=8,
+        ge=1,
+        description="Connections from one address that have not yet opened an SFTP session; "
+        "more are closed at once, so that idle connections cannot take every slot.",
+    )
+    idle_timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A logged-in connection without an SFTP request for this long is closed.",
     )
     window_bytes: int = Field(
         default=8 * 1024**2,

@@ -391,3 +391,75 @@ def test_accept_pauses_when_descriptors_run_out() -> None:
     loop.join(timeout=3)
     assert not loop.is_alive()
     assert listener.calls < 20, listener.calls
+
+
+# -- connection slots ------------------------------------------------------------------------
+def idle_connections(port: int, source: str, count: int) -> list[socket.socket]:
+    """TCP connections that never say a word."""
+    return [
+        socket.create_connection(("127.0.0.1", port), timeout=15, source_address=(source, 0))
+        for _ in range(count)
+    ]
+
+
+def closed_by_server(conn: socket.socket, within: float) -> bool:
+    """Does the server close ``conn`` within ``within`` seconds (reading its banner first)?"""
+    conn.settimeout(within)
+    try:
+        while conn.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def test_idle_connections_cannot_take_every_slot(
+    start_server: StartServer, keys: Keys, tmp_path: Path
+) -> None:
+    """66 connections from one address that never log in hold only that address's share of
+    the slots: a sender from elsewhere logs in at once; the address that keeps doing it is
+    banned."""
+    server = start_server(login_grace_seconds="2", max_failed_logins="8")
+    idle = idle_connections(server.port, "127.0.0.5", 66)
+    try:
+        started = time.monotonic()
+        done = server.sftp(keys.sender, "ls /\n")
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started < 5
+        assert sum(closed_by_server(conn, 0.2) for conn in idle) >= 66 - 8
+        time.sleep(3)  # the eight let in time out: eight failures of that address
+    finally:
+        for conn in idle:
+            conn.close()
+    [late] = idle_connections(server.port, "127.0.0.5", 1)
+    with late:
+        assert closed_by_server(late, 2)
+    log = (server.home / "serve.log").read_text()
+    assert '"subject": "address:127.0.0.5"' in log
+
+
+def test_an_idle_connection_is_closed_after_ten_seconds(start_server: StartServer) -> None:
+    """A connection that never logs in is closed after the (shortened) grace time."""
+    server = start_server()
+    [conn] = idle_connections(server.port, "127.0.0.6", 1)
+    started = time.monotonic()
+    with conn:
+        assert closed_by_server(conn, 20)
+    assert time.monotonic() - started < 13
+
+
+def test_idle_sessions_time_out(start_server: StartServer, keys: Keys) -> None:
+    """A logged-in session without requests is closed after sftp.idle_timeout_seconds; one
+    that keeps working is not."""
+    server = start_server(idle_timeout_seconds="2")
+    with (
+        connected(server.port, SENDER, key=keys.sender) as idle,
+        connected(server.port, OTHER, key=keys.other) as busy,
+    ):
+        for _ in range(8):
+            time.sleep(0.5)
+            assert sorted(busy.listdir("/")) == ["inbox", "outbox", "test"]
+        with pytest.raises((OSError, EOFError, paramiko.SSHException)):
+            idle.listdir("/")

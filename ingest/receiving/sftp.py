@@ -12,9 +12,13 @@ the drop folder does and wakes the worker of ``zvk serve`` to process it.
 from __future__ import annotations
 
 import errno
+import ipaddress
+import logging
 import queue
 import socket
 import threading
+import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,6 +103,12 @@ class Handoff(threading.Thread):
             log.exception("could not record an acknowledgement", sender=work.sender)
 
 
+# paramiko logs a client's broken-off handshake as an error with its traceback, one log line per
+# traceback line: a flood of idle connections would flood the log. The connection's end is
+# logged here, with its address, in one line.
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
+
+
 class SftpServer:
     """Listens on ``sftp.host:sftp.port`` until :meth:`stop`."""
 
@@ -124,6 +134,9 @@ class SftpServer:
         self.stopping = threading.Event()
         self.listening = threading.Event()
         self._transports: set[paramiko.Transport] = set()
+        # Connections per address that have no SFTP session yet, and how often one was refused.
+        self._waiting = Seats(settings.sftp.max_unauthenticated_per_address)
+        self._refused_waiting: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._acceptor = threading.Thread(target=self._accept_loop, name="sftp-accept", daemon=True)
 
@@ -181,10 +194,30 @@ class SftpServer:
 
     # -- one connection ------------------------------------------------------------------
     def _serve(self, client: socket.socket, address: str) -> None:
+        address = plain_address(address)
         if self.context.guard.banned_for(f"address:{address}") > 0:
             log.warning("sftp connection from a banned address closed", address=address)
             client.close()
             return
+        if not self._waiting.take(address, id(client)):
+            if len(self._refused_waiting) > 10_000:  # a scan over many addresses
+                self._refused_waiting.clear()
+            self._refused_waiting[address] += 1
+            refused = self._refused_waiting[address]
+            if refused & (refused - 1) == 0:  # the 1st, 2nd, 4th, 8th … refusal: a bounded log
+                log.warning(
+                    "sftp connections without login from one address",
+                    address=address,
+                    refused=refused,
+                )
+            client.close()
+            return
+        try:
+            self._connect(client, address)
+        finally:
+            self._waiting.give_back(address, id(client))
+
+    def _connect(self, client: socket.socket, address: str) -> None:
         gate = SenderGate(self.context, address)
         transport = self._transport(client)
         with self._lock:
@@ -197,13 +230,14 @@ class SftpServer:
             client.close()
             return
         try:
-            transport.start_server(server=gate)
-            channel = transport.accept(timeout=self.settings.sftp.login_grace_seconds)
+            channel = self._first_channel(transport, gate)
+            self._waiting.give_back(address, id(client))
             if channel is None:
+                if transport.is_active():  # it held its slot for the whole grace time
+                    self.context.guard.failed(f"address:{address}")
                 log.info("sftp connection without session closed", address=address)
                 return
-            while transport.is_active() and not self.stopping.is_set():
-                transport.join(timeout=0.5)
+            self._session(transport, gate)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("sftp connection ended", address=address, reason=type(exc).__name__)
         except Exception:
@@ -214,6 +248,33 @@ class SftpServer:
             with self._lock:
                 self._transports.discard(transport)
 
+    def _first_channel(
+        self, transport: paramiko.Transport, gate: SenderGate
+    ) -> paramiko.Channel | None:
+        """The connection's first SFTP channel, if the client gets that far within
+        ``login_grace_seconds`` of connecting: banner, key exchange, login and channel all
+        count against that one deadline."""
+        deadline = time.monotonic() + self.settings.sftp.login_grace_seconds
+        transport.start_server(event=threading.Event(), server=gate)  # returns at once
+        while transport.is_active() and not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            channel = transport.accept(timeout=min(left, 0.5))
+            if channel is not None:
+                return channel
+        return None
+
+    def _session(self, transport: paramiko.Transport, gate: SenderGate) -> None:
+        """Wait while the sender works; end the connection after ``idle_timeout_seconds``
+        without an SFTP request."""
+        idle = self.settings.sftp.idle_timeout_seconds
+        while transport.is_active() and not self.stopping.is_set():
+            transport.join(timeout=0.5)
+            if time.monotonic() - gate.last_activity > idle:
+                log.info("sftp idle connection closed", sender=gate.sender, address=gate.address)
+                return
+
     def _transport(self, client: socket.socket) -> paramiko.Transport:
         tuning = self.settings.sftp
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -222,11 +283,23 @@ class SftpServer:
             default_window_size=tuning.window_bytes,
             default_max_packet_size=tuning.max_packet_bytes,
         )
+        transport.banner_timeout = tuning.login_grace_seconds
         restrict(transport, self.ciphers)
         for key in self.host_keys:
             transport.add_server_key(key)
         transport.set_subsystem_handler("sftp", BoundedTreeServer, SenderTree)
         return transport
+
+
+def plain_address(address: str) -> str:
+    """The address a peer is counted and banned by: an IPv4 address mapped into IPv6
+    (``::ffff:192.0.2.1``, from a dual-stack listener) is the IPv4 address it carries."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return str(mapped or parsed)
 
 
 def accept_connections(

@@ -52,7 +52,7 @@ def loggable(username: str) -> str:
 
 
 class Seats:
-    """At most ``limit`` concurrent connections per sender."""
+    """At most ``limit`` concurrent connections per sender (or per address)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -70,8 +70,13 @@ class Seats:
             return True
 
     def give_back(self, sender: str, connection: int) -> None:
+        """Free the seat (again: nothing happens)."""
         with self._lock:
-            self._taken[sender].discard(connection)
+            seats = self._taken.get(sender)
+            if seats is not None:
+                seats.discard(connection)
+                if not seats:
+                    del self._taken[sender]
 
 
 @dataclass
@@ -181,6 +186,7 @@ class SenderGate(paramiko.ServerInterface):
 
     def _succeeded(self, username: str) -> int:
         self.sender = username
+        self.touch()
         self.context.guard.remember(f"account:{username}", self.address)
         return AUTH_SUCCESSFUL
 
@@ -199,6 +205,7 @@ class SenderGate(paramiko.ServerInterface):
             self._seat = True
             log.info("sftp login", sender=self.sender, address=self.address)
         self._channels[chanid] = None
+        self.touch()
         return OPEN_SUCCEEDED
 
     def _seen(self, channel: paramiko.Channel) -> None:
