@@ -143,10 +143,11 @@ class SftpSettings(_Section):
     )
     max_ban_seconds: float = Field(default=3600.0, description="Longest ban.")
     max_password_checks: int = Field(
-        default=2,
+        default=1,
         ge=1,
-        description="Login passwords hashed at the same time (argon2 takes memory and a core "
-        "each); further password logins wait for a free check up to `login_grace_seconds`.",
+        description="Login passwords hashed at the same time (one argon2 check takes 64 MiB and "
+        "four threads); further password logins wait for a free check up to "
+        "`login_grace_seconds`.",
     )
     login_grace_seconds: float = Field(
         default=10.0,

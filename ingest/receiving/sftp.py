@@ -11,7 +11,6 @@ the drop folder does and wakes the worker of ``zvk serve`` to process it.
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import logging
 import queue
@@ -41,7 +40,6 @@ from ingest.storing.models import Delivery
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
-_SHORTAGES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 HOST_KEYS = (("ssh_host_ecdsa_key", paramiko.ECDSAKey), ("ssh_host_rsa_key", paramiko.RSAKey))
 
 
@@ -310,40 +308,31 @@ def accept_connections(
     """Accept connections and ``start`` each, until ``stopping``.
 
     When the process is out of descriptors, threads or buffers, the pending connection stays in
-    the backlog and ``accept`` would fail again at once: the loop pauses instead (doubling up to
-    a second) and logs once when it starts and once when it recovers, so that the shortage
-    neither burns a core nor floods the log.
+    the backlog and ``accept`` would fail again at once: after any failure the loop pauses
+    (doubling up to a second) and logs once when the failures start and once when they end, so
+    that a shortage neither burns a core nor floods the log.
     """
-    pause, refused = 0.0, 0
+    pause, failed = 0.0, 0
     while not stopping.is_set():
         try:
             client, peer = listener.accept()
+            try:
+                start(client, str(peer[0]))
+            except RuntimeError:  # no thread can be started
+                client.close()
+                raise
         except TimeoutError:
             continue
-        except OSError as exc:
-            if exc.errno not in _SHORTAGES:
-                log.warning("sftp accept failed", error=str(exc))
-                stopping.wait(0.01)
-                continue
-            if not refused:
+        except (OSError, RuntimeError) as exc:
+            if not failed:
                 log.error("sftp cannot accept, pausing", error=str(exc))
-            refused += 1
+            failed += 1
             pause = min(max(2 * pause, 0.05), 1.0)
             stopping.wait(pause)
             continue
-        try:
-            start(client, str(peer[0]))
-        except RuntimeError as exc:  # no thread can be started
-            client.close()
-            if not refused:
-                log.error("sftp cannot accept, pausing", error=str(exc))
-            refused += 1
-            pause = min(max(2 * pause, 0.05), 1.0)
-            stopping.wait(pause)
-            continue
-        if refused:
-            log.warning("sftp accepting again", attempts_refused=refused)
-            pause, refused = 0.0, 0
+        if failed:
+            log.warning("sftp accepting again", attempts_failed=failed)
+            pause, failed = 0.0, 0
 
 
 def unanswered(sessions: sessionmaker[Session]) -> Pending:

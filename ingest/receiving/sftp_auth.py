@@ -187,7 +187,6 @@ class SenderGate(paramiko.ServerInterface):
     def _succeeded(self, username: str) -> int:
         self.sender = username
         self.touch()
-        self.context.guard.remember(f"account:{username}", self.address)
         return AUTH_SUCCESSFUL
 
     def check_channel_request(self, kind: str, chanid: int) -> int:
@@ -206,6 +205,9 @@ class SenderGate(paramiko.ServerInterface):
             log.info("sftp login", sender=self.sender, address=self.address)
         self._channels[chanid] = None
         self.touch()
+        # Only here is the login certain: paramiko asks check_auth_publickey also for a key
+        # merely offered, without its signature, and public keys are no secret.
+        self.context.guard.remember(f"account:{self.sender}", self.address)
         return OPEN_SUCCEEDED
 
     def _seen(self, channel: paramiko.Channel) -> None:
