@@ -6,6 +6,7 @@ thread processes them (more workers can run as separate `zvk worker` processes o
 
 from __future__ import annotations
 
+import resource
 import signal
 import threading
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from ingest.storing.registry import sender_deactivated
 
 log = structlog.stdlib.get_logger("ingest.service")
 T = TypeVar("T")
+_MOST_DESCRIPTORS = 1 << 20  # the kernel's usual ceiling (fs.nr_open)
 
 
 def install_signal_handlers(stop: threading.Event, wake: threading.Event | None = None) -> None:
@@ -39,6 +41,22 @@ def install_signal_handlers(stop: threading.Event, wake: threading.Event | None 
         signal.signal(signal.SIGINT, on_signal)
 
 
+def raise_descriptor_limit() -> int:
+    """Raise the soft limit of open files to the hard limit (allowed without privileges);
+    returns the soft limit in effect. Every upload, connection and database connection holds a
+    descriptor, and the common soft limit of 1,024 is far below what the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, _MOST_DESCRIPTORS) if hard != resource.RLIM_INFINITY else _MOST_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            log.warning("descriptor limit not raised", soft=soft, hard=hard, error=str(exc))
+    log.info("descriptor limit", soft=soft, hard=hard)
+    return soft
+
+
 def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     """Run until SIGTERM or SIGINT (or ``stop``).
 
@@ -46,6 +64,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     SFTP port taken, …) stops what had started and raises :class:`ComponentFailed`.
     """
     stop = stop or threading.Event()
+    raise_descriptor_limit()
     wake = threading.Event()
     service = Service.open(settings)
     install_signal_handlers(stop, wake)

@@ -1,8 +1,9 @@
 """The SFTP server of ``zvk serve``: our own, so that we decide when an upload is complete.
 
 One thread accepts connections; each connection gets a paramiko transport (its own thread) with
-the host keys from ``<home>/keys``, the tuning of ``sftp.*`` (window, packet size, ciphers: the
-levers of throughput) and :class:`~ingest.receiving.sftp_auth.SenderGate` as its gatekeeper.
+the host keys from ``<home>/keys``, only current algorithms (:mod:`.sftp_algorithms`), the tuning
+of ``sftp.*`` (window, packet size, ciphers: the levers of throughput) and
+:class:`~ingest.receiving.sftp_auth.SenderGate` as its gatekeeper.
 The SFTP threads only read the ledger (logins, busy names): complete uploads and acknowledgements
 go through a queue to one hand-over thread, which registers each upload in the ledger exactly as
 the drop folder does and wakes the worker of ``zvk serve`` to process it.
@@ -10,9 +11,14 @@ the drop folder does and wakes the worker of ``zvk serve`` to process it.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import queue
 import socket
 import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import paramiko
@@ -23,16 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.errors import ConfigurationError
 from ingest.pipeline import Service
 from ingest.receiving.names import escaped_name, ledger_name
-from ingest.receiving.sftp_auth import Context, LoginGuard, Seats, SenderGate
-from ingest.receiving.sftp_fs import SenderTree, TreeServer
-from ingest.receiving.sftp_uploads import (
-    Acknowledged,
-    Completed,
-    Pending,
-    Refused,
-    Uploads,
-    Work,
-)
+from ingest.receiving.sftp_algorithms import check_ciphers, restrict
+from ingest.receiving.sftp_auth import Context, LoginGuard, PasswordChecks, Seats, SenderGate
+from ingest.receiving.sftp_fs import SenderTree
+from ingest.receiving.sftp_limits import BoundedTreeServer, HandleBudget
+from ingest.receiving.sftp_uploads import Acknowledged, Completed, Pending, Refused, Uploads, Work
 from ingest.settings import Settings
 from ingest.storing.credentials import record_acknowledgement
 from ingest.storing.db import open_database, session_factory
@@ -117,12 +118,19 @@ class Handoff(threading.Thread):
             log.exception("could not record an acknowledgement", sender=work.sender)
 
 
+# paramiko logs a client's broken-off handshake as an error with its traceback, one log line per
+# traceback line: a flood of idle connections would flood the log. The connection's end is
+# logged here, with its address, in one line.
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
+
+
 class SftpServer:
     """Listens on ``sftp.host:sftp.port`` until :meth:`stop`."""
 
     def __init__(self, settings: Settings, service: Service, wake: threading.Event) -> None:
         self.settings = settings
         self.host_keys = load_host_keys(settings.keys)
+        self.ciphers = check_ciphers(settings.sftp.ciphers)
         # Logins and look-ups only read: a reader engine never waits for the worker's write lock.
         readers = session_factory(open_database(settings))
         uploads = Uploads(settings, pending=unanswered(readers))
@@ -132,11 +140,18 @@ class SftpServer:
             uploads=uploads,
             guard=LoginGuard(settings.sftp),
             seats=Seats(settings.sftp.max_sessions_per_sender),
+            handles=HandleBudget.of(settings.sftp),
+            checks=PasswordChecks(
+                settings.sftp.max_password_checks, settings.sftp.login_grace_seconds
+            ),
         )
         self.handoff = Handoff(service, uploads, wake)
         self.stopping = threading.Event()
         self.listening = threading.Event()
         self._transports: set[paramiko.Transport] = set()
+        # Connections per address that have no SFTP session yet, and how often one was refused.
+        self._waiting = Seats(settings.sftp.max_unauthenticated_per_address)
+        self._refused_waiting: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
         self._acceptor: threading.Thread | None = None
 
@@ -146,6 +161,7 @@ class SftpServer:
         address, no permission): nothing has been started then."""
         listener = self._bind()
         self.context.uploads.recover()
+        self.context.checks.warm_up()
         self.handoff.start()
         self._acceptor = threading.Thread(
             target=self._accept_loop, args=(listener,), name="sftp-accept", daemon=True
@@ -188,24 +204,37 @@ class SftpServer:
     def _accept_loop(self, listener: socket.socket) -> None:
         self.listening.set()
         with listener:
-            while not self.stopping.is_set():
-                try:
-                    client, peer = listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    log.exception("sftp accept failed")
-                    continue
-                threading.Thread(
-                    target=self._serve, args=(client, str(peer[0])), daemon=True
-                ).start()
+            accept_connections(listener, self.stopping, self._start_connection)
+
+    def _start_connection(self, client: socket.socket, address: str) -> None:
+        threading.Thread(target=self._serve, args=(client, address), daemon=True).start()
 
     # -- one connection ------------------------------------------------------------------
     def _serve(self, client: socket.socket, address: str) -> None:
+        address = plain_address(address)
         if self.context.guard.banned_for(f"address:{address}") > 0:
             log.warning("sftp connection from a banned address closed", address=address)
             client.close()
             return
+        if not self._waiting.take(address, id(client)):
+            if len(self._refused_waiting) > 10_000:  # a scan over many addresses
+                self._refused_waiting.clear()
+            self._refused_waiting[address] += 1
+            refused = self._refused_waiting[address]
+            if refused & (refused - 1) == 0:  # the 1st, 2nd, 4th, 8th … refusal: a bounded log
+                log.warning(
+                    "sftp connections without login from one address",
+                    address=address,
+                    refused=refused,
+                )
+            client.close()
+            return
+        try:
+            self._connect(client, address)
+        finally:
+            self._waiting.give_back(address, id(client))
+
+    def _connect(self, client: socket.socket, address: str) -> None:
         gate = SenderGate(self.context, address)
         transport = self._transport(client)
         with self._lock:
@@ -218,13 +247,14 @@ class SftpServer:
             client.close()
             return
         try:
-            transport.start_server(server=gate)
-            channel = transport.accept(timeout=self.settings.sftp.login_grace_seconds)
+            channel = self._first_channel(transport, gate)
+            self._waiting.give_back(address, id(client))
             if channel is None:
+                if transport.is_active():  # it held its slot for the whole grace time
+                    self.context.guard.failed(f"address:{address}")
                 log.info("sftp connection without session closed", address=address)
                 return
-            while transport.is_active() and not self.stopping.is_set():
-                transport.join(timeout=0.5)
+            self._session(transport, gate)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             log.info("sftp connection ended", address=address, reason=type(exc).__name__)
         except Exception:
@@ -235,6 +265,33 @@ class SftpServer:
             with self._lock:
                 self._transports.discard(transport)
 
+    def _first_channel(
+        self, transport: paramiko.Transport, gate: SenderGate
+    ) -> paramiko.Channel | None:
+        """The connection's first SFTP channel, if the client gets that far within
+        ``login_grace_seconds`` of connecting: banner, key exchange, login and channel all
+        count against that one deadline."""
+        deadline = time.monotonic() + self.settings.sftp.login_grace_seconds
+        transport.start_server(event=threading.Event(), server=gate)  # returns at once
+        while transport.is_active() and not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            channel = transport.accept(timeout=min(left, 0.5))
+            if channel is not None:
+                return channel
+        return None
+
+    def _session(self, transport: paramiko.Transport, gate: SenderGate) -> None:
+        """Wait while the sender works; end the connection after ``idle_timeout_seconds``
+        without an SFTP request."""
+        idle = self.settings.sftp.idle_timeout_seconds
+        while transport.is_active() and not self.stopping.is_set():
+            transport.join(timeout=0.5)
+            if time.monotonic() - gate.last_activity > idle:
+                log.info("sftp idle connection closed", sender=gate.sender, address=gate.address)
+                return
+
     def _transport(self, client: socket.socket) -> paramiko.Transport:
         tuning = self.settings.sftp
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -243,13 +300,58 @@ class SftpServer:
             default_window_size=tuning.window_bytes,
             default_max_packet_size=tuning.max_packet_bytes,
         )
-        offered = [c for c in tuning.ciphers if c in transport.get_security_options().ciphers]
-        if offered:
-            transport.get_security_options().ciphers = offered
+        transport.banner_timeout = tuning.login_grace_seconds
+        restrict(transport, self.ciphers)
         for key in self.host_keys:
             transport.add_server_key(key)
-        transport.set_subsystem_handler("sftp", TreeServer, SenderTree)
+        transport.set_subsystem_handler("sftp", BoundedTreeServer, SenderTree)
         return transport
+
+
+def plain_address(address: str) -> str:
+    """The address a peer is counted and banned by: an IPv4 address mapped into IPv6
+    (``::ffff:192.0.2.1``, from a dual-stack listener) is the IPv4 address it carries."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return str(mapped or parsed)
+
+
+def accept_connections(
+    listener: socket.socket,
+    stopping: threading.Event,
+    start: Callable[[socket.socket, str], None],
+) -> None:
+    """Accept connections and ``start`` each, until ``stopping``.
+
+    When the process is out of descriptors, threads or buffers, the pending connection stays in
+    the backlog and ``accept`` would fail again at once: after any failure the loop pauses
+    (doubling up to a second) and logs once when the failures start and once when they end, so
+    that a shortage neither burns a core nor floods the log.
+    """
+    pause, failed = 0.0, 0
+    while not stopping.is_set():
+        try:
+            client, peer = listener.accept()
+            try:
+                start(client, str(peer[0]))
+            except RuntimeError:  # no thread can be started
+                client.close()
+                raise
+        except TimeoutError:
+            continue
+        except (OSError, RuntimeError) as exc:
+            if not failed:
+                log.error("sftp cannot accept, pausing", error=str(exc))
+            failed += 1
+            pause = min(max(2 * pause, 0.05), 1.0)
+            stopping.wait(pause)
+            continue
+        if failed:
+            log.warning("sftp accepting again", attempts_failed=failed)
+            pause, failed = 0.0, 0
 
 
 def unanswered(sessions: sessionmaker[Session]) -> Pending:
