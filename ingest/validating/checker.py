@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
+from lxml import etree
 
 from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.frame_rules import check_header, check_trailer
-from ingest.validating.reader import FrameProblem, Item, Reader, sniff
+from ingest.validating.reader import REPORT_BUDGET, FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.schema import validate_element
@@ -202,7 +203,7 @@ class FileCheck:
         stateless report checks are left to the receiver (see :meth:`_reading_elsewhere`).
         """
         with self.path.open("rb") as stream:
-            reader = Reader(stream)
+            reader = Reader(stream, shed=self._shed)
             batch: list[_Checked] = []
             for item in reader.items():
                 if item.kind == "header":
@@ -302,24 +303,27 @@ class FileCheck:
         if not errors:
             return []
         meldungs_id = extract.meldungs_id(item.element) if item.kind == "report" else None
-        return [
-            self.catalogue.finding(
-                code,
-                error.message,
-                satz=item.satz or None,
-                meldungs_id=meldungs_id,
-                field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
-                line=error.line,
-                column=error.column,
+        findings = []
+        for error in errors:
+            line, column = item.at(error.line, error.column)
+            findings.append(
+                self.catalogue.finding(
+                    code,
+                    error.message,
+                    satz=item.satz or None,
+                    meldungs_id=meldungs_id,
+                    field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
+                    line=line,
+                    column=column,
+                )
             )
-            for error in errors
-        ]
+        return findings
 
     def _header(self, item: Item) -> HeaderSeen:
         errors = self._schema_findings(item, "ZVDA002", "Vorlauf")
         if errors:
             return HeaderSeen(None, errors)
-        header = extract.header(item.element)
+        header = extract.header(item.element, item.line)
         self._check_context = self._new_context(header)
         return HeaderSeen(
             header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
@@ -343,13 +347,31 @@ class FileCheck:
 
     def _prepare(self, item: Item) -> _Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
+        if item.oversized:  # its parts' sums were added as they were dropped (see _shed)
+            self._add_sums(*extract.trailer_sums(item.element))
+            return _Checked(None, [self._oversized(item)])
         errors = self._schema_findings(item, "ZVDA010")
         if errors:
             self._add_sums(*extract.trailer_sums(item.element))
             return _Checked(None, errors)
-        report = extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
+        report = extract.report(item.element, item.report_kind, item.satz, item.line)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
         return _Checked(report, None)  # stateless checks: see _batch
+
+    def _oversized(self, item: Item) -> Finding:
+        return self.catalogue.finding(
+            "ZVDA010",
+            f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
+            f"{REPORT_BUDGET // 1024**2} MiB Elemente, Attribute und Text); sie wurde nicht "
+            "weiter gelesen",
+            satz=item.satz,
+            meldungs_id=item.meldungs_id,
+            line=item.line,
+        )
+
+    def _shed(self, tag: str, children: list[etree._Element]) -> None:
+        """Children dropped from an oversized report: their share of the trailer's sums."""
+        self._add_sums(*extract.children_sums(tag, children))
 
     def _add_sums(self, pay: Decimal, amount: Decimal) -> None:
         self._sum_pay += pay
@@ -415,7 +437,7 @@ class FileCheck:
         errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
         if errors:
             return errors
-        trailer = extract.trailer(item.element)
+        trailer = extract.trailer(item.element, item.line)
         return check_trailer(trailer, self.catalogue, count, self._sum_pay, self._sum_amount)
 
 

@@ -56,7 +56,8 @@ def parse_created(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=BERLIN)
 
 
-def header(element: etree._Element) -> Header:
+def header(element: etree._Element, line: int | None = None) -> Header:
+    """The Vorlauf as a record; ``line``: where it starts in the file (else its parsed line)."""
     f = _children(element)
     test = (_text(f, "Test") or "false") in ("true", "1")
     return Header(
@@ -67,17 +68,17 @@ def header(element: etree._Element) -> Header:
         period=_req(f, "Zeitraum"),
         test=test,
         software=_text(f, "Software"),
-        line=element.sourceline,
+        line=element.sourceline if line is None else line,
     )
 
 
-def trailer(element: etree._Element) -> Trailer:
+def trailer(element: etree._Element, line: int | None = None) -> Trailer:
     f = _children(element)
     return Trailer(
         count=int(_req(f, "AnzahlMeldungen")),
         sum_pay=Decimal(_req(f, "SummeEntgelt")),
         sum_amount=Decimal(_req(f, "SummeBetrag")),
-        line=element.sourceline,
+        line=element.sourceline if line is None else line,
     )
 
 
@@ -214,8 +215,11 @@ _LAYOUT = {
 }
 
 
-def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
-    """A schema-valid report element as a record, its children read by position."""
+def report(
+    element: etree._Element, kind: ReportKind, satz: int, line: int | None = None
+) -> ReportData:
+    """A schema-valid report element as a record, its children read by position; ``line``:
+    where it starts in the file (else its parsed line)."""
     kids = _elements(element)
     names, with_periods = _LAYOUT[kind]
     fixed = len(names)
@@ -245,7 +249,7 @@ def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
     return ReportData(
         kind,
         satz,
-        element.sourceline,
+        element.sourceline if line is None else line,
         _s(v, "MeldungsId"),
         _s(v, "Mitgliedsnummer"),
         _s(v, "Abrechnungsstelle"),
@@ -284,6 +288,23 @@ def report_sums(report: ReportData) -> tuple[Decimal, Decimal]:
     if report.statement is not None:
         pay += report.statement.pay
         amount += report.statement.total
+    return pay, amount
+
+
+def children_sums(tag: str, children: list[etree._Element]) -> tuple[Decimal, Decimal]:
+    """The share of `SummeEntgelt` and `SummeBetrag` of some children of a report (with tag
+    ``tag``): its Abschnitte, and a Monatsabrechnung's Entgelt and Gesamtbetrag."""
+    pay = Decimal(0)
+    amount = Decimal(0)
+    statement = tag == f"{_P}Monatsabrechnung"
+    for child in children:
+        if child.tag == f"{_P}Abschnitt":
+            pay += _decimal(child.findtext(f"{_P}Entgelt"))
+            amount += _decimal(child.findtext(f"{_P}Betrag"))
+        elif statement and child.tag == f"{_P}Entgelt":
+            pay += _decimal(child.text)
+        elif statement and child.tag == f"{_P}Gesamtbetrag":
+            amount += _decimal(child.text)
     return pay, amount
 
 
