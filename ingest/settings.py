@@ -88,6 +88,18 @@ class ChecksSettings(_Section):
     rate_tolerance: Decimal = Field(
         default=Decimal("0.05"), description="Allowed difference in EUR for ZVVA080."
     )
+    max_findings_per_report: int = Field(
+        default=20,
+        ge=1,
+        description="Findings of one report kept for the protocol; how many more there were is "
+        "said in one ZVSY010 finding.",
+    )
+    max_findings_per_file: int = Field(
+        default=20_000,
+        ge=1,
+        description="Findings of a file's reports kept for the protocol and the ledger; how many "
+        "more there were is said in one ZVSY011 finding (the file's own findings are all kept).",
+    )
 
 
 class SftpSettings(_Section):

@@ -30,7 +30,7 @@ from lxml import etree
 from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
-from ingest.validating.findings import Catalogue, Finding, load_catalogue
+from ingest.validating.findings import Catalogue, Finding, Kept, load_catalogue
 from ingest.validating.frame_rules import check_header, check_trailer
 from ingest.validating.reader import REPORT_BUDGET, FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
@@ -150,6 +150,7 @@ class FileCheck:
     progress: Progress | None = None
     _seen: SeenIds | None = None  # without a database: the MeldungsIds of accepted reports
     _check_context: CheckContext | None = None
+    _kept: Kept | None = None  # where the findings go, bounded (made by run)
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
 
@@ -183,6 +184,13 @@ class FileCheck:
             out.findings.append(self._frame_finding(problem))
             return out
         split = self.hooks is not None and read_elsewhere(self.settings, self.size)
+        checks = self.settings.checks
+        self._kept = Kept(
+            self.catalogue,
+            checks.max_findings_per_report,
+            checks.max_findings_per_file,
+            out.findings,
+        )
         try:
             with relaxed_gc():
                 for event in self._reading_elsewhere() if split else self.read():
@@ -191,6 +199,7 @@ class FileCheck:
             if self._seen is not None:
                 self._seen.close()
                 self._seen = None
+        self._kept.close()
         if self.hooks is not None:
             self.hooks.finish()
         return out
@@ -249,7 +258,7 @@ class FileCheck:
         context = _reading_context()
         receiving, sending = context.Pipe(duplex=False)
         _widen(receiving)
-        reader = replace(self, hooks=None, progress=None, _seen=None)
+        reader = replace(self, hooks=None, progress=None, _seen=None, _kept=None)
         child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
         child.start()
         sending.close()
@@ -273,8 +282,10 @@ class FileCheck:
 
     # -- what the reading pass found, with the stored-state checks -----------------------
     def _consume(self, event: Event, out: FileOutcome) -> None:
+        kept = self._kept
+        assert kept is not None
         if isinstance(event, HeaderSeen):
-            out.findings.extend(event.findings)
+            kept.file(event.findings)
             if event.header is None:
                 return
             out.header = event.header
@@ -282,15 +293,15 @@ class FileCheck:
             if self._check_context is None:  # read in another process: checks may be left here
                 self._check_context = self._new_context(event.header)
             if self.hooks is not None:
-                out.findings.extend(self.hooks.header(event.header))
+                kept.file(self.hooks.header(event.header))
         elif isinstance(event, Batch):
             self._drain(event.checked, out)
             if self.progress is not None:
                 self.progress(event.reports, event.position)
         elif isinstance(event, TrailerSeen):
-            out.findings.extend(event.findings)
+            kept.file(event.findings)
         else:
-            out.findings.extend(event.frame)
+            kept.file(event.frame)
             out.total = event.total
 
     def _frame_finding(self, problem: FrameProblem) -> Finding:
@@ -390,9 +401,11 @@ class FileCheck:
             seen = self._seen = self._seen or SeenIds()
             earlier = seen.earlier([c.report.meldungs_id for c in batch if c.report is not None])
         context = self._context()
+        kept = self._kept
+        assert kept is not None
         for checked in batch:
             if checked.report is None:
-                out.findings.extend(checked.findings or ())
+                kept.report(checked.findings or [])
                 continue
             findings = checked.findings
             if findings is None:  # left here by the reading process
@@ -414,6 +427,8 @@ class FileCheck:
     ) -> bool:
         """Check one report; ``earlier``: the MeldungsIds of the file's accepted reports so far
         (without a database). True when it is accepted."""
+        kept = self._kept
+        assert kept is not None
         if stateful and self.hooks is not None:
             findings.extend(self.hooks.report(report, findings))
         elif report.meldungs_id in earlier:
@@ -427,7 +442,7 @@ class FileCheck:
                     line=report.line,
                 )
             )
-        out.findings.extend(findings)
+        kept.report(findings)
         if findings and any(f.rejects for f in findings):
             return False
         out.accepted += 1
