@@ -32,7 +32,7 @@ from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, Kept, load_catalogue
 from ingest.validating.frame_rules import check_header, check_trailer
-from ingest.validating.reader import REPORT_BUDGET, FrameProblem, Item, Reader, sniff
+from ingest.validating.reader import REPORT_LIMITS, FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.schema import validate_element
@@ -373,8 +373,8 @@ class FileCheck:
         return self.catalogue.finding(
             "ZVDA010",
             f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
-            f"{REPORT_BUDGET // 1024**2} MiB Elemente, Attribute und Text); sie wurde nicht "
-            "weiter gelesen",
+            f"{REPORT_LIMITS.elements} Elemente, {REPORT_LIMITS.attributes} Attribute oder "
+            f"{REPORT_LIMITS.bytes // 1024**2} MiB); sie wurde nicht weiter gelesen",
             satz=item.satz,
             meldungs_id=item.meldungs_id,
             line=item.line,

@@ -13,9 +13,10 @@ whitespace, the text around it counts towards libxml2's limit as before.
 Lines and columns the parser reports are positions in what it was fed; :meth:`Feed.original`
 turns them back into positions in the file.
 
-:attr:`Feed.cost` estimates, as the parser is fed, how much memory the fed markup builds (its
-bytes, plus ``ELEMENT_COST`` per ``<`` and ``ATTRIBUTE_COST`` per ``=``), so that the reader can
-bound what one element may build before the parser has built it.
+:attr:`Feed.fed` counts the bytes fed and :attr:`Feed.open_tag` the bytes of a tag (or comment)
+still open at the end of what was fed, so that the reader can bound what an element builds
+before the parser has built it. Ordinary text costs a few searches per read: lines are counted
+only from the first shortened run on.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from typing import IO
 
 KEEP = 4096  # whitespace characters of a run passed on; longer runs are shortened
 WHITESPACE = b" \t\r\n"
-ELEMENT_COST = 128  # bytes of memory an element costs in the tree, about (lxml, libxml2 2.14)
-ATTRIBUTE_COST = 256  # bytes an attribute costs, about
 _STRIDE = KEEP // 2  # a run longer than KEEP covers two neighbouring samples this far apart
 _SAMPLE = bytes(0x20 if byte in WHITESPACE else 0x78 for byte in range(256))
 
@@ -36,9 +35,10 @@ _SAMPLE = bytes(0x20 if byte in WHITESPACE else 0x78 for byte in range(256))
 class _Run:
     """A run of whitespace being read, perhaps across several reads of the file."""
 
-    __slots__ = ("head", "last_length", "last_line", "length", "newlines")
+    __slots__ = ("head", "last_length", "last_line", "length", "newlines", "offset")
 
-    def __init__(self) -> None:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset  # where it starts in the file
         self.head = b""  # its first KEEP + 1 characters
         self.last_line = b""  # the last KEEP characters after its last line break
         self.last_length = 0  # characters after its last line break
@@ -71,8 +71,10 @@ class Feed:
         self._before_read = before_read
         self._run: _Run | None = None  # whitespace at the end of what was read, held back
         self._eof = False
-        self.cost = 0
-        self.attributes_in_tag = 0  # `=` since the last `>`: attributes of a tag not yet closed
+        self._read = 0  # bytes read from the file
+        self.fed = 0  # bytes fed to the parser
+        self.open_tag = 0  # bytes since a `<` that no `>` has closed yet, 0 if none
+        self._counting = False  # lines are counted from the first shortened run on
         self._line = 1  # the line of the fed text the next byte is on
         self._column = 0  # bytes fed on that line so far
         # line shifts: from fed line _shift_lines[i] on, add _shift_total[i] lines
@@ -96,6 +98,7 @@ class Feed:
                 self._count(out)
                 return out
             out = self._squeeze(raw)
+            self._read += len(raw)
             if out:
                 self._count(out)
                 return out
@@ -120,9 +123,9 @@ class Feed:
         return self.original(line)[0]
 
     @property
-    def fed_line(self) -> int:
-        """The line of the fed text that was fed last."""
-        return self._line
+    def fed_line(self) -> int | None:
+        """The line of the fed text that was fed last, when lines are counted."""
+        return self._line if self._counting else None
 
     # -- shortening -------------------------------------------------------------------------
     def _squeeze(self, data: bytes) -> bytes:
@@ -137,21 +140,23 @@ class Feed:
             parts.append(self._end_run())
             start = leading
         # A trailing run may go on in the next read: hold it back.
-        end = len(data.rstrip(WHITESPACE))
-        if end < start:
-            end = start
+        end = max(len(data.rstrip(WHITESPACE)), start)
+        runs = self._long_runs(data, start, end)
+        if not parts and not runs and end == len(data):
+            self._note(data)
+            return data
         position = start
-        for run_start, run_end in self._long_runs(data, start, end):
+        for run_start, run_end in runs:
             parts.append(data[position:run_start])
             self._note(parts[-1])
-            self._run = _Run()
+            self._run = _Run(self._read + run_start)
             self._run.extend(data[run_start:run_end])
             parts.append(self._end_run())
             position = run_end
         parts.append(data[position:end])
         self._note(parts[-1])
         if end < len(data):
-            self._run = _Run()
+            self._run = _Run(self._read + end)
             self._run.extend(data[end:])
         return b"".join(parts)
 
@@ -197,16 +202,36 @@ class Feed:
         self._run = None
         if run.length <= KEEP:
             out = run.head
-        elif not run.newlines:
-            out = run.head[:KEEP]
-            self._cut(self._line, self._column + KEEP, run.length - KEEP)
         else:
-            out = b"\n" + run.last_line
-            self._shift(self._line + 1, run.newlines - 1)
-            if run.last_length > len(run.last_line):
-                self._cut(self._line + 1, 0, run.last_length - len(run.last_line))
+            if not self._counting:
+                self._start_counting(run.offset)
+            if not run.newlines:
+                out = run.head[:KEEP]
+                self._cut(self._line, self._column + KEEP, run.length - KEEP)
+            else:
+                out = b"\n" + run.last_line
+                self._shift(self._line + 1, run.newlines - 1)
+                if run.last_length > len(run.last_line):
+                    self._cut(self._line + 1, 0, run.last_length - len(run.last_line))
         self._note(out)
         return out
+
+    def _start_counting(self, offset: int) -> None:
+        """The first shortened run starts at ``offset``: until there, the fed text is the file,
+        so its line and column are counted in the file (read again up to there)."""
+        back = self._raw.tell()
+        self._raw.seek(0)
+        lines, column, left = 0, 0, offset
+        while left:
+            chunk = self._raw.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            left -= len(chunk)
+            breaks = chunk.count(b"\n")
+            lines += breaks
+            column = len(chunk) - chunk.rfind(b"\n") - 1 if breaks else column + len(chunk)
+        self._raw.seek(back)
+        self._line, self._column, self._counting = 1 + lines, column, True
 
     def _shift(self, from_line: int, lines: int) -> None:
         if lines:
@@ -220,7 +245,9 @@ class Feed:
         self._cut_deltas.append(delta)
 
     def _note(self, out: bytes) -> None:
-        """Advance the fed position over ``out``."""
+        """Advance the fed position over ``out`` (once a run has been shortened)."""
+        if not self._counting:
+            return
         breaks = out.count(b"\n")
         if breaks:
             self._line += breaks
@@ -229,9 +256,11 @@ class Feed:
             self._column += len(out)
 
     def _count(self, out: bytes) -> None:
-        self.cost += len(out) + ELEMENT_COST * out.count(b"<") + ATTRIBUTE_COST * out.count(b"=")
-        closed = out.rfind(b">")
-        if closed == -1:
-            self.attributes_in_tag += out.count(b"=")
-        else:
-            self.attributes_in_tag = out.count(b"=", closed)
+        self.fed += len(out)
+        opened, closed = out.rfind(b"<"), out.rfind(b">")
+        if opened > closed:
+            self.open_tag = len(out) - opened
+        elif closed != -1:
+            self.open_tag = 0
+        elif self.open_tag:
+            self.open_tag += len(out)

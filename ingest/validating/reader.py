@@ -4,13 +4,13 @@ The file is never loaded whole: ``lxml.etree.iterparse`` hands over one top-leve
 time, and every element is cleared and dropped once it has been checked. The parser resolves no
 entities, loads no DTD and touches no network; a DOCTYPE is refused before parsing starts.
 
-What one element may build is bounded before it is built: the parser is fed by
-:class:`~ingest.validating.feed.Feed`, which estimates the memory of what it feeds, and between
-two reads the reader compares the open element's share with what its kind may hold
-(``HEADER_BUDGET``, ``REPORT_BUDGET``; ``BETWEEN_BUDGET`` for what stands outside them). A header or
-trailer beyond its bound rejects the file at once (ZVDA002). A report beyond it is rejected on its
-own (ZVDA010): from then on its finished parts are dropped as the parser goes on, so the rest of the
-file is read as usual.
+What one element may build is bounded before it is built: between two reads of the file (32 KiB
+each) the reader compares the open top-level element with what its kind may hold (elements,
+attributes, bytes; ``HEADER_LIMITS``, ``REPORT_LIMITS``, and ``BETWEEN_BYTES`` for what stands
+outside them). A header or trailer beyond its bound rejects the file at once (ZVDA002), as does a
+tag or comment of more than ``TAG_BYTES`` that libxml2 would build in one piece. A report beyond its
+bound is rejected on its own (ZVDA010): from then on its finished parts are dropped as the parser
+goes on, so the rest of the file is read as usual.
 """
 
 from __future__ import annotations
@@ -37,14 +37,26 @@ ALLOWED_ENCODINGS = frozenset({"utf-8", "utf8", "iso-8859-1", "latin1", "latin-1
 _DECLARATION = re.compile(rb"^<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 _PROLOG_NOISE = re.compile(rb"<\?.*?\?>|<!--.*?-->|\s+", re.DOTALL)
 _SNIFF_BYTES = 64 * 1024
-# What one element may build, in the feed's estimate (about bytes of memory). A schema-valid
-# header or trailer needs about 3 KiB; a report about 3 KiB plus 2 KiB per Abschnitt, so a report
-# may hold some 500 Abschnitte, far more than the periods of one person in a year or two.
-HEADER_BUDGET = 64 * 1024
-REPORT_BUDGET = 1024 * 1024
-BETWEEN_BUDGET = 4 * 1024 * 1024  # outside the elements: comments, what should not be there
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one top-level element may hold: elements (itself included), attributes, bytes."""
+
+    elements: int
+    attributes: int
+    bytes: int
+
+
+# A schema-valid header has 8 elements, a trailer 4; a report about 20 plus 7 per Abschnitt, so a
+# report may hold some 290 Abschnitte, far more than the periods of one person in a year or two.
+# The schema allows no attributes there. Bytes include whitespace (each run at most 4 KiB).
+HEADER_LIMITS = Limits(elements=64, attributes=64, bytes=64 * 1024)
+REPORT_LIMITS = Limits(elements=2048, attributes=256, bytes=16 * 1024 * 1024)
+SMALL_BYTES = 16 * 1024  # an element this small is within every limit: not counted
+BETWEEN_BYTES = 1024 * 1024  # outside the elements: comments, what should not be there
+TAG_BYTES = 1024 * 1024  # one tag, comment or instruction, which libxml2 builds in one piece
 _MOST_CHILDREN = 64  # more than any element inside a report has, by the schema
-MAX_PENDING_ATTRIBUTES = 4096  # attributes of an unfinished tag inside a report beyond its bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +148,8 @@ class Reader:
         self.saw_trailer = False
         self._last: etree._Element | None = None
         self._open: etree._Element | None = None  # the top-level element being read
-        self._open_cost = 0  # the feed's cost when it started
-        self._outside_cost = 0  # the feed's cost when the last one ended
+        self._open_at = 0  # bytes fed when it started
+        self._outside_at = 0  # bytes fed when the last one ended
         self._oversized = False
         self._meldungs_id: str | None = None
 
@@ -188,9 +200,9 @@ class Reader:
                         self._fail("ZVDA003", "DOCTYPE", 1)
                         return
                 if event == "start":
-                    self._open, self._open_cost = element, self._feed.cost
+                    self._open, self._open_at = element, self._feed.fed
                     continue
-                self._open, self._outside_cost = None, self._feed.cost
+                self._open, self._outside_at = None, self._feed.fed
                 if not self._siblings_ok(element, parent):
                     return
                 item = self._classify(element)
@@ -278,47 +290,58 @@ class Reader:
 
     # -- bounds, checked between two reads of the file ------------------------------------
     def _between_reads(self) -> None:
-        """Compare what the open element (or what stands outside the elements) has cost so far
-        with its bound; raises :class:`_Stop` once the file is rejected."""
-        cost = self._feed.cost
+        """Compare the open element (or what stands outside the elements) with its bound;
+        raises :class:`_Stop` once the file is rejected."""
+        feed = self._feed
         element = self._open
+        if feed.open_tag > TAG_BYTES:
+            where = f" in {_local(element.tag)}" if element is not None else ""
+            self._fail(
+                "ZVDA002",
+                f"ein Tag oder Kommentar{where} von mehr als {TAG_BYTES // 1024**2} MiB "
+                "(zum Beispiel Tausende von Attributen)",
+                element.sourceline if element is not None else feed.fed_line,
+            )
+            raise _Stop
         if element is None:
-            if cost - self._outside_cost > BETWEEN_BUDGET:
+            if feed.fed - self._outside_at > BETWEEN_BYTES:
                 self._fail(
                     "ZVDA002",
-                    "zu viel Inhalt außerhalb von Vorlauf, Meldungen und Nachlauf",
-                    self._feed.fed_line,
+                    f"mehr als {BETWEEN_BYTES // 1024**2} MiB Inhalt außerhalb von Vorlauf, "
+                    "Meldungen und Nachlauf",
+                    feed.fed_line,
                 )
                 raise _Stop
             return
-        name = _local(element.tag)
         if self._oversized:
-            if self._feed.attributes_in_tag > MAX_PENDING_ATTRIBUTES:
-                self._fail(
-                    "ZVDA002",
-                    f"in {name} (Meldung {self.reports + 1}) ein Element mit mehr als "
-                    f"{MAX_PENDING_ATTRIBUTES} Attributen",
-                    element.sourceline,
-                )
-                raise _Stop
             self._prune(element)
             return
-        if element.tag in REPORT_TAGS:
-            if cost - self._open_cost <= REPORT_BUDGET:
-                return
+        size = feed.fed - self._open_at
+        if size <= SMALL_BYTES:
+            return
+        report = element.tag in REPORT_TAGS
+        limits = REPORT_LIMITS if report else HEADER_LIMITS
+        elements = attributes = 0
+        for node in element.iter():
+            elements += 1
+            attributes += len(node.attrib)
+        beyond = elements > limits.elements or attributes > limits.attributes or size > limits.bytes
+        if not beyond:
+            return
+        if report:
             self._oversized = True
             found = element.findtext(f"{{{NS}}}MeldungsId")
             self._meldungs_id = (found.strip()[:36] or None) if found else None
             self._prune(element)
             return
-        if cost - self._open_cost > HEADER_BUDGET:
-            self._fail(
-                "ZVDA002",
-                f"{name} größer, als das Schema zulässt (mehr als {HEADER_BUDGET // 1024} KiB "
-                "Elemente, Attribute und Text)",
-                element.sourceline,
-            )
-            raise _Stop
+        self._fail(
+            "ZVDA002",
+            f"{_local(element.tag)} hält mehr, als das Schema zulässt (mehr als "
+            f"{limits.elements} Elemente, {limits.attributes} Attribute oder "
+            f"{limits.bytes // 1024} KiB)",
+            element.sourceline,
+        )
+        raise _Stop
 
     def _prune(self, report: etree._Element) -> None:
         """Drop the finished parts of an oversized report: every child but the last (which may
