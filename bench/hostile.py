@@ -12,8 +12,10 @@ of the child's own ``ru_maxrss`` and the largest sum over the child and its desc
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +26,15 @@ import hostile  # noqa: E402  (tests/ is not a package)
 import run  # noqa: E402  (bench/ is not a package)
 
 
-def result_of(output: str) -> str:
-    """The protocol's result and the first codes, from `zvk ingest`'s summary line."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    return lines[-1][:100] if lines else "?"
+def result_of(home: Path) -> str:
+    """The protocol's result, counts and codes (each with how often it occurs)."""
+    (protocol,) = (home / "outbox" / "66667777").glob("*.protokoll.xml")
+    text = protocol.read_text(encoding="utf-8")
+    result = re.search(r"<Ergebnis>(\w+)</Ergebnis>", text)
+    counts = re.search(r"<Meldungen [^>]*/>", text)
+    found = Counter(re.findall(r'Code="(ZV[A-Z]{2}\d{3})"', text))
+    codes = ", ".join(f"{code} ×{n}" for code, n in found.items())
+    return f"{result.group(1) if result else '?'}, {counts.group(0) if counts else ''}, {codes}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("names", nargs="*", help="inputs of tests/hostile.py BIG (default: all)")
     args = parser.parse_args(argv)
     names = args.names or list(hostile.BIG)
-    print("| input | size | expected | seconds | peak RSS (MiB) | zvk ingest says |")
+    print("| input | size | expected | seconds | peak RSS (MiB) | protocol |")
     print("|---|---:|---|---:|---:|---|")
     for name in names:
         make, expected = hostile.BIG[name]
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
             size = path.stat().st_size / 1e6
             print(
                 f"| {name} | {size:.1f} MB | {expected} | {timing.seconds:.1f} | "
-                f"{timing.peak_rss_mib:.0f} | {result_of(timing.output)} |",
+                f"{timing.peak_rss_mib:.0f} | {result_of(home)} |",
                 flush=True,
             )
 

@@ -380,9 +380,10 @@ class FileCheck:
             line=item.line,
         )
 
-    def _shed(self, tag: str, children: list[etree._Element]) -> None:
-        """Children dropped from an oversized report: their share of the trailer's sums."""
-        self._add_sums(*extract.children_sums(tag, children))
+    def _shed(self, report: etree._Element, last: etree._Element) -> None:
+        """The children of an oversized report but ``last`` are dropped: their share of the
+        trailer's sums."""
+        self._add_sums(*extract.children_sums(report, last))
 
     def _add_sums(self, pay: Decimal, amount: Decimal) -> None:
         self._sum_pay += pay

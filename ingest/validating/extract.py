@@ -22,6 +22,7 @@ from ingest.validating.records import (
 BERLIN = ZoneInfo("Europe/Berlin")
 _P = f"{{{NS}}}"
 _ZERO = Decimal(0)
+_ABSCHNITT, _ENTGELT, _GESAMT = f"{_P}Abschnitt", f"{_P}Entgelt", f"{_P}Gesamtbetrag"
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
@@ -291,20 +292,22 @@ def report_sums(report: ReportData) -> tuple[Decimal, Decimal]:
     return pay, amount
 
 
-def children_sums(tag: str, children: list[etree._Element]) -> tuple[Decimal, Decimal]:
-    """The share of `SummeEntgelt` and `SummeBetrag` of some children of a report (with tag
-    ``tag``): its Abschnitte, and a Monatsabrechnung's Entgelt and Gesamtbetrag."""
+def children_sums(report: etree._Element, last: etree._Element) -> tuple[Decimal, Decimal]:
+    """The share of `SummeEntgelt` and `SummeBetrag` of a report's children before ``last``:
+    its Abschnitte, and a Monatsabrechnung's Entgelt and Gesamtbetrag."""
     pay = Decimal(0)
     amount = Decimal(0)
-    statement = tag == f"{_P}Monatsabrechnung"
-    for child in children:
-        if child.tag == f"{_P}Abschnitt":
-            pay += _decimal(child.findtext(f"{_P}Entgelt"))
+    for child in report.iterchildren(_ABSCHNITT, _ENTGELT, _GESAMT):
+        if child is last:
+            break
+        if child.tag == _ABSCHNITT:
+            pay += _decimal(child.findtext(_ENTGELT))
             amount += _decimal(child.findtext(f"{_P}Betrag"))
-        elif statement and child.tag == f"{_P}Entgelt":
-            pay += _decimal(child.text)
-        elif statement and child.tag == f"{_P}Gesamtbetrag":
-            amount += _decimal(child.text)
+        elif report.tag == f"{_P}Monatsabrechnung":
+            if child.tag == _ENTGELT:
+                pay += _decimal(child.text)
+            else:
+                amount += _decimal(child.text)
     return pay, amount
 
 

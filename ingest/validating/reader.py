@@ -137,9 +137,10 @@ class Reader:
     def __init__(
         self,
         stream: IO[bytes],
-        shed: Callable[[str, list[etree._Element]], None] | None = None,
+        shed: Callable[[etree._Element, etree._Element], None] | None = None,
     ) -> None:
-        """``shed`` is given the children dropped from an oversized report (and its tag)."""
+        """``shed(report, last)`` is called before the children of an oversized report but its
+        last one are dropped."""
         self._feed = Feed(stream, self._between_reads)
         self._shed = shed
         self.problem: FrameProblem | None = None
@@ -350,9 +351,8 @@ class Reader:
         node = report
         while len(node):
             if len(node) > (1 if node is report else _MOST_CHILDREN):
-                dropped = list(node)[:-1]
                 if node is report and self._shed is not None:
-                    self._shed(report.tag, dropped)
+                    self._shed(report, node[-1])
                 del node[:-1]
             node = node[-1]
 
