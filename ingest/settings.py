@@ -140,6 +140,18 @@ class ChecksSettings(_Section):
         allow_inf_nan=False,
         description="Allowed difference in EUR for ZVVA080.",
     )
+    max_findings_per_report: int = Field(
+        default=20,
+        ge=1,
+        description="Findings of one report kept for the protocol; how many more there were is "
+        "said in one ZVSY010 finding.",
+    )
+    max_findings_per_file: int = Field(
+        default=20_000,
+        ge=1,
+        description="Findings of a file's reports kept for the protocol and the ledger; how many "
+        "more there were is said in one ZVSY011 finding (the file's own findings are all kept).",
+    )
 
     @field_validator("rates")
     @classmethod

@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
+from lxml import etree
 
 from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
-from ingest.validating.findings import Catalogue, Finding, load_catalogue
+from ingest.validating.findings import Catalogue, Finding, Kept, load_catalogue
 from ingest.validating.frame_rules import check_header, check_trailer, unreadable_sums
-from ingest.validating.reader import FrameProblem, Item, Reader, sniff
+from ingest.validating.reader import REPORT_LIMITS, FrameProblem, Item, Reader, sniff
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.schema import validate_element
@@ -149,6 +150,7 @@ class FileCheck:
     progress: Progress | None = None
     _seen: SeenIds | None = None  # without a database: the MeldungsIds of accepted reports
     _check_context: CheckContext | None = None
+    _kept: Kept | None = None  # where the findings go, bounded (made by run)
     _sum_pay: Decimal = Decimal(0)
     _sum_amount: Decimal = Decimal(0)
     _unreadable_sums: set[str] = field(default_factory=set)  # trailer sums not to compare
@@ -183,6 +185,13 @@ class FileCheck:
             out.findings.append(self._frame_finding(problem))
             return out
         split = self.hooks is not None and read_elsewhere(self.settings, self.size)
+        checks = self.settings.checks
+        self._kept = Kept(
+            self.catalogue,
+            checks.max_findings_per_report,
+            checks.max_findings_per_file,
+            out.findings,
+        )
         try:
             with relaxed_gc():
                 for event in self._reading_elsewhere() if split else self.read():
@@ -191,6 +200,7 @@ class FileCheck:
             if self._seen is not None:
                 self._seen.close()
                 self._seen = None
+        self._kept.close()
         if self.hooks is not None:
             self.hooks.finish()
         return out
@@ -203,7 +213,7 @@ class FileCheck:
         stateless report checks are left to the receiver (see :meth:`_reading_elsewhere`).
         """
         with self.path.open("rb") as stream:
-            reader = Reader(stream)
+            reader = Reader(stream, shed=self._shed)
             batch: list[_Checked] = []
             for item in reader.items():
                 if item.kind == "header":
@@ -249,7 +259,7 @@ class FileCheck:
         context = _reading_context()
         receiving, sending = context.Pipe(duplex=False)
         _widen(receiving)
-        reader = replace(self, hooks=None, progress=None, _seen=None)
+        reader = replace(self, hooks=None, progress=None, _seen=None, _kept=None)
         child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
         child.start()
         sending.close()
@@ -273,8 +283,10 @@ class FileCheck:
 
     # -- what the reading pass found, with the stored-state checks -----------------------
     def _consume(self, event: Event, out: FileOutcome) -> None:
+        kept = self._kept
+        assert kept is not None
         if isinstance(event, HeaderSeen):
-            out.findings.extend(event.findings)
+            kept.file(event.findings)
             if event.header is None:
                 return
             out.header = event.header
@@ -282,15 +294,15 @@ class FileCheck:
             if self._check_context is None:  # read in another process: checks may be left here
                 self._check_context = self._new_context(event.header)
             if self.hooks is not None:
-                out.findings.extend(self.hooks.header(event.header))
+                kept.file(self.hooks.header(event.header))
         elif isinstance(event, Batch):
             self._drain(event.checked, out)
             if self.progress is not None:
                 self.progress(event.reports, event.position)
         elif isinstance(event, TrailerSeen):
-            out.findings.extend(event.findings)
+            kept.file(event.findings)
         else:
-            out.findings.extend(event.frame)
+            kept.file(event.frame)
             out.total = event.total
 
     def _frame_finding(self, problem: FrameProblem) -> Finding:
@@ -303,24 +315,27 @@ class FileCheck:
         if not errors:
             return []
         meldungs_id = extract.meldungs_id(item.element) if item.kind == "report" else None
-        return [
-            self.catalogue.finding(
-                code,
-                error.message,
-                satz=item.satz or None,
-                meldungs_id=meldungs_id,
-                field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
-                line=error.line,
-                column=error.column,
+        findings = []
+        for error in errors:
+            line, column = item.at(error.line, error.column)
+            findings.append(
+                self.catalogue.finding(
+                    code,
+                    error.message,
+                    satz=item.satz or None,
+                    meldungs_id=meldungs_id,
+                    field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
+                    line=line,
+                    column=column,
+                )
             )
-            for error in errors
-        ]
+        return findings
 
     def _header(self, item: Item) -> HeaderSeen:
         errors = self._schema_findings(item, "ZVDA002", "Vorlauf")
         if errors:
             return HeaderSeen(None, errors)
-        header = extract.header(item.element)
+        header = extract.header(item.element, item.line)
         self._check_context = self._new_context(header)
         return HeaderSeen(
             header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
@@ -344,14 +359,33 @@ class FileCheck:
 
     def _prepare(self, item: Item) -> _Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
+        if item.oversized:  # its parts' sums were added as they were dropped (see _shed)
+            self._add_sums(*extract.trailer_sums(item.element))
+            return _Checked(None, [self._oversized(item)])
         errors = self._schema_findings(item, "ZVDA010")
         if errors:
             self._add_sums(*extract.trailer_sums(item.element))
             self._unreadable_sums |= unreadable_sums(item.element)
             return _Checked(None, errors)
-        report = extract.report(item.element, item.report_kind, item.satz)  # type: ignore[arg-type]
+        report = extract.report(item.element, item.report_kind, item.satz, item.line)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
         return _Checked(report, None)  # stateless checks: see _batch
+
+    def _oversized(self, item: Item) -> Finding:
+        return self.catalogue.finding(
+            "ZVDA010",
+            f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
+            f"{REPORT_LIMITS.elements} Elemente, {REPORT_LIMITS.attributes} Attribute oder "
+            f"{REPORT_LIMITS.bytes // 1024**2} MiB); sie wurde nicht weiter gelesen",
+            satz=item.satz,
+            meldungs_id=item.meldungs_id,
+            line=item.line,
+        )
+
+    def _shed(self, report: etree._Element, last: etree._Element) -> None:
+        """The children of an oversized report but ``last`` are dropped: their share of the
+        trailer's sums."""
+        self._add_sums(*extract.children_sums(report, last))
 
     def _add_sums(self, pay: Decimal, amount: Decimal) -> None:
         self._sum_pay += pay
@@ -370,9 +404,11 @@ class FileCheck:
             seen = self._seen = self._seen or SeenIds()
             earlier = seen.earlier([c.report.meldungs_id for c in batch if c.report is not None])
         context = self._context()
+        kept = self._kept
+        assert kept is not None
         for checked in batch:
             if checked.report is None:
-                out.findings.extend(checked.findings or ())
+                kept.report(checked.findings or [])
                 continue
             findings = checked.findings
             if findings is None:  # left here by the reading process
@@ -394,6 +430,8 @@ class FileCheck:
     ) -> bool:
         """Check one report; ``earlier``: the MeldungsIds of the file's accepted reports so far
         (without a database). True when it is accepted."""
+        kept = self._kept
+        assert kept is not None
         if stateful and self.hooks is not None:
             findings.extend(self.hooks.report(report, findings))
         elif report.meldungs_id in earlier:
@@ -407,7 +445,7 @@ class FileCheck:
                     line=report.line,
                 )
             )
-        out.findings.extend(findings)
+        kept.report(findings)
         if findings and any(f.rejects for f in findings):
             return False
         out.accepted += 1
@@ -417,7 +455,7 @@ class FileCheck:
         errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
         if errors:
             return errors
-        trailer = extract.trailer(item.element)
+        trailer = extract.trailer(item.element, item.line)
         return check_trailer(
             trailer, self.catalogue, count, self._sum_pay, self._sum_amount, self._unreadable_sums
         )

@@ -21,6 +21,7 @@ from ingest.validating.records import (
 
 _P = f"{{{NS}}}"
 _ZERO = Decimal(0)
+_ABSCHNITT, _ENTGELT, _GESAMT = f"{_P}Abschnitt", f"{_P}Entgelt", f"{_P}Gesamtbetrag"
 
 
 def _children(element: etree._Element) -> dict[str, etree._Element]:
@@ -49,7 +50,8 @@ def _req(fields: dict[str, etree._Element], name: str) -> str:
     return value
 
 
-def header(element: etree._Element) -> Header:
+def header(element: etree._Element, line: int | None = None) -> Header:
+    """The Vorlauf as a record; ``line``: where it starts in the file (else its parsed line)."""
     f = _children(element)
     test = (_text(f, "Test") or "false") in ("true", "1")
     created = _req(f, "Erstellt")
@@ -62,17 +64,17 @@ def header(element: etree._Element) -> Header:
         period=_req(f, "Zeitraum"),
         test=test,
         software=_text(f, "Software"),
-        line=element.sourceline,
+        line=element.sourceline if line is None else line,
     )
 
 
-def trailer(element: etree._Element) -> Trailer:
+def trailer(element: etree._Element, line: int | None = None) -> Trailer:
     f = _children(element)
     return Trailer(
         count=int(_req(f, "AnzahlMeldungen")),
         sum_pay=Decimal(_req(f, "SummeEntgelt")),
         sum_amount=Decimal(_req(f, "SummeBetrag")),
-        line=element.sourceline,
+        line=element.sourceline if line is None else line,
     )
 
 
@@ -209,8 +211,11 @@ _LAYOUT = {
 }
 
 
-def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
-    """A schema-valid report element as a record, its children read by position."""
+def report(
+    element: etree._Element, kind: ReportKind, satz: int, line: int | None = None
+) -> ReportData:
+    """A schema-valid report element as a record, its children read by position; ``line``:
+    where it starts in the file (else its parsed line)."""
     kids = _elements(element)
     names, with_periods = _LAYOUT[kind]
     fixed = len(names)
@@ -240,7 +245,7 @@ def report(element: etree._Element, kind: ReportKind, satz: int) -> ReportData:
     return ReportData(
         kind,
         satz,
-        element.sourceline,
+        element.sourceline if line is None else line,
         _s(v, "MeldungsId"),
         _s(v, "Mitgliedsnummer"),
         _s(v, "Abrechnungsstelle"),
@@ -279,6 +284,25 @@ def report_sums(report: ReportData) -> tuple[Decimal, Decimal]:
     if report.statement is not None:
         pay += report.statement.pay
         amount += report.statement.total
+    return pay, amount
+
+
+def children_sums(report: etree._Element, last: etree._Element) -> tuple[Decimal, Decimal]:
+    """The share of `SummeEntgelt` and `SummeBetrag` of a report's children before ``last``:
+    its Abschnitte, and a Monatsabrechnung's Entgelt and Gesamtbetrag."""
+    pay = Decimal(0)
+    amount = Decimal(0)
+    for child in report.iterchildren(_ABSCHNITT, _ENTGELT, _GESAMT):
+        if child is last:
+            break
+        if child.tag == _ABSCHNITT:
+            pay += _decimal(child.findtext(_ENTGELT))
+            amount += _decimal(child.findtext(f"{_P}Betrag"))
+        elif report.tag == f"{_P}Monatsabrechnung":
+            if child.tag == _ENTGELT:
+                pay += _decimal(child.text)
+            else:
+                amount += _decimal(child.text)
     return pay, amount
 
 

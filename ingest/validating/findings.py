@@ -140,3 +140,66 @@ def load_catalogue() -> Catalogue:
     """The shipped catalogue, loaded and checked once."""
     with rules_path("codes.toml").open("rb") as fh:
         return parse_catalogue(tomllib.load(fh))
+
+
+@dataclass(slots=True)
+class Kept:
+    """The findings of one file as the protocol and the ledger keep them, in file order.
+
+    The file's own findings (scope Datei) are all kept. Of each report's findings at most
+    ``per_report`` are kept, and one ZVSY010 says how many more it had; of all reports' findings
+    at most ``per_file``, and one ZVSY011 at the end says how many more there were. Whether a
+    report is accepted is decided on all its findings before they come here, so the counts of
+    the protocol stay exact; only the list is bounded.
+    """
+
+    catalogue: Catalogue
+    per_report: int
+    per_file: int
+    findings: list[Finding]
+    _report_level: int = 0  # report findings (and ZVSY010) kept so far
+    _left_out: int = 0  # report findings beyond the file's bound
+
+    def file(self, findings: list[Finding]) -> None:
+        """Findings about the file as a whole (or of a schema-invalid header or trailer)."""
+        self.findings.extend(findings)
+
+    def report(self, findings: list[Finding]) -> None:
+        """The findings of one report, in order."""
+        if not findings:
+            return
+        own = [f for f in findings if not f.file_level]
+        if len(own) < len(findings):
+            self.findings.extend(f for f in findings if f.file_level)
+        room = self.per_file - self._report_level
+        take = min(len(own), self.per_report, max(room, 0))
+        self.findings.extend(own[:take])
+        self._report_level += take
+        rest = len(own) - take
+        if not rest:
+            return
+        if take == self.per_report and room > take:
+            first = own[0]
+            self.findings.append(
+                self.catalogue.finding(
+                    "ZVSY010",
+                    f"{rest} weitere Befunde ausgelassen",
+                    satz=first.satz,
+                    meldungs_id=first.meldungs_id,
+                )
+            )
+            self._report_level += 1
+        else:
+            self._left_out += rest
+
+    def close(self) -> None:
+        """Say how many report findings the file's bound left out, if any."""
+        if self._left_out:
+            self.findings.append(
+                self.catalogue.finding(
+                    "ZVSY011",
+                    f"{self._left_out} weitere Befunde ausgelassen (höchstens {self.per_file} "
+                    "Befunde zu Meldungen je Datei)",
+                )
+            )
+            self._left_out = 0
