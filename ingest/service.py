@@ -14,6 +14,7 @@ import structlog
 
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import Drop, DropFolderWatcher
+from ingest.receiving.quarantine import refuse_entry
 from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
 
@@ -54,7 +55,14 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
         from ingest.receiving.sftp import SftpServer
 
         sftp = SftpServer(settings, service, wake)
-    watcher = DropFolderWatcher(settings, handle)
+
+    def refuse(drop: Drop, exc: BaseException) -> None:
+        # Quarantined and entered in the ledger (the worker answers it); a transient failure
+        # of the ledger leaves the entry in the inbox for the next rescan.
+        refuse_entry(settings, service, drop.path, drop.sender_number, drop.test, exc)
+        wake.set()
+
+    watcher = DropFolderWatcher(settings, handle, refuse)
     watcher.start()
     worker.start()
     if sftp is not None:
