@@ -231,6 +231,8 @@ def refuse_entry(
         archive_path=str(target.relative_to(settings.home)) if kept else NOT_ARCHIVED,
         error=reason,
     )
+    facts = {"absender": sender, "dateiname": escaped_name(path.name), "lieferung": delivery_id}
+    _write_reason(target, reason, **facts)  # first: a crash now leaves the file with its reason
     try:
         _enter(ledger, refused)
     except Exception:
@@ -242,8 +244,6 @@ def refuse_entry(
                 sender=sender,
                 reason=reason_of(back),
             )
-            _write_reason(target, reason, absender=sender, dateiname=escaped_name(path.name))
+        else:
+            target.with_name(target.name + ".grund.txt").unlink(missing_ok=True)
         raise
-    _write_reason(
-        target, reason, absender=sender, dateiname=escaped_name(path.name), lieferung=delivery_id
-    )
