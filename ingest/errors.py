@@ -23,3 +23,12 @@ class TransientError(ZvkError):
     """A resource was briefly unavailable (database locked, disk busy); trying again may help."""
 
     retryable = True
+
+
+class Refused(Exception):
+    """A file cannot be taken as it is; its sender is answered with ``code`` and ``detail``."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail

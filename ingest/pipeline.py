@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any
 
 import structlog
-from sqlalchemy import Engine, Select, and_, delete, func, insert, or_, select, text
+from sqlalchemy import Engine, and_, func, insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,8 +25,8 @@ from ingest.home import protect
 from ingest.progress import Listener, ProgressWriter, clear_progress
 from ingest.receiving import intake
 from ingest.receiving.names import ledger_name
-from ingest.receiving.quarantine import is_transient, reason_of
-from ingest.receiving.refusals import refuse_arrival
+from ingest.receiving.quarantine import is_transient, reason_of, refuse_arrival
+from ingest.rerun import reset
 from ingest.settings import Settings
 from ingest.storing.claims import Claims, claimed, claims_for
 from ingest.storing.db import (
@@ -38,8 +37,9 @@ from ingest.storing.db import (
     session_factory,
 )
 from ingest.storing.models import Delivery, DeliveryState, FindingRow, Report
-from ingest.storing.refusals import NOT_ARCHIVED
+from ingest.storing.refusals import RefusedUpload, record_refusal
 from ingest.storing.registry import find_sender
+from ingest.storing.rows import StoredRows
 from ingest.storing.state import StoredChecks
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck, prepare_reading, read_elsewhere
@@ -47,7 +47,6 @@ from ingest.validating.findings import Catalogue, Finding, load_catalogue
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
 
-T = TypeVar("T")
 INGEST_WAIT_SECONDS = 600.0
 FINAL_STATES = {DeliveryState.ANSWERED.value, DeliveryState.ACKNOWLEDGED.value}
 UNANSWERED = "protocol not written: "  # Delivery.error of a delivery whose protocol failed
@@ -123,7 +122,7 @@ class Service:
             test=test,
             channel=channel,
             keep_source=keep_source,
-            taken=self._taken,
+            taken=self.taken,
         )
         if arrival is None:
             return None
@@ -134,10 +133,16 @@ class Service:
             return arrival.delivery_id
         return arrival.delivery_id if registered else None
 
-    def _taken(self, delivery_id: str) -> bool:
+    def taken(self, delivery_id: str) -> bool:
+        """Whether the ledger has a delivery of that LieferungsId."""
         with self.sessions() as session:
             found = session.scalar(select(Delivery.id).where(Delivery.delivery_id == delivery_id))
             return found is not None
+
+    def enter_refusal(self, refused: RefusedUpload) -> None:
+        """Enter a file refused before it could be checked; the worker answers it."""
+        with self.sessions.begin() as session:
+            record_refusal(session, self.catalogue, self.ruleset, refused)
 
     def _register(self, arrival: intake.Arrival, *, wait: bool = True) -> bool:
         """Archive the spooled file and enter it in the ledger (once, whoever asks).
@@ -152,7 +157,7 @@ class Service:
                 except Exception as exc:
                     if is_transient(exc):
                         raise
-                    refuse_arrival(self.settings, arrival, exc)
+                    refuse_arrival(self.settings, self, arrival, exc)  # transient: raised
                     return False
         return True
 
@@ -515,43 +520,8 @@ class Service:
             self._delivery(session, delivery_id).error = reason
 
     def reset_for_rerun(self, delivery_id: str) -> None:
-        """Make a failed or rejected delivery new again, so that a worker checks it afresh.
-
-        Committed deliveries cannot be re-run: their reports are in the database.
-        """
-        with self.sessions.begin() as session:
-            delivery = self._delivery(session, delivery_id)
-            if delivery.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
-                return
-            if delivery.archive_path == NOT_ARCHIVED:
-                raise UsageError(
-                    f"{delivery_id} was refused before the file was complete and nothing of it "
-                    "was kept; the sender has to send the file again"
-                )
-            if (
-                delivery.state != DeliveryState.FAILED.value
-                and delivery.result
-                not in (
-                    "abgewiesen",
-                    "doppelt",
-                )
-                and not delivery.test
-            ):
-                raise UsageError(
-                    f"{delivery_id} has committed reports ({delivery.result}); "
-                    "send a Storno and a corrected file instead"
-                )
-            session.execute(delete(FindingRow).where(FindingRow.delivery_id == delivery.id))
-            delivery.state = DeliveryState.RECEIVED.value
-            delivery.result = None
-            delivery.original_sha256 = None
-            delivery.file_number_used = None
-            delivery.duplicate_of = None
-            delivery.protocol_path = None
-            delivery.processed_at = None
-            delivery.error = None
-            delivery.total = delivery.accepted = delivery.rejected = 0
-        log.info("delivery reset for a re-run", delivery_id=delivery_id)
+        """Make a failed or rejected delivery new again (see :func:`ingest.rerun.reset`)."""
+        reset(self, delivery_id)
 
     @property
     def ruleset(self) -> str:
@@ -568,7 +538,7 @@ class Service:
         with self.sessions() as session:
             d = self._delivery(session, delivery_id)
             readers = self.readers or self.sessions
-            findings = _StoredRows(
+            findings = StoredRows(
                 readers,
                 select(
                     FindingRow.code,
@@ -585,7 +555,7 @@ class Service:
                 self._finding,
                 columns_only=True,
             )
-            assignments = _StoredRows(
+            assignments = StoredRows(
                 readers,
                 select(Report.satz, Report.meldungs_id, Report.versicherungsnummer)
                 .where(
@@ -667,62 +637,3 @@ class AnswerFailed(ZvkError):
 def _aware(moment: datetime) -> datetime:
     """SQLite returns naive datetimes; everything stored is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-class _StoredRows(Sequence[T]):
-    """Rows of the ledger as a sequence that reads them in chunks each time it is iterated."""
-
-    CHUNK = 1000
-
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        query: Select[*tuple[Any, ...]],
-        make: Callable[[Any], T],
-        *,
-        columns_only: bool = False,
-    ) -> None:
-        self._sessions = sessions
-        self._query = query
-        self._make = make
-        self._columns_only = columns_only
-        self._count: int | None = None
-
-    def __iter__(self) -> Iterator[T]:
-        with self._sessions() as session:
-            query = self._query.execution_options(yield_per=self.CHUNK)
-            # Plain columns need no ORM loading: read on the connection, about twice as fast
-            # (a million assigned numbers: 1.7 s -> 0.9 s).
-            rows = (
-                session.connection().execute(query)
-                if self._columns_only
-                else session.execute(query)
-            )
-            for row in rows:
-                yield self._make(row)
-
-    def __len__(self) -> int:
-        if self._count is None:
-            with self._sessions() as session:
-                counted = select(func.count()).select_from(self._query.order_by(None).subquery())
-                self._count = session.scalar(counted) or 0
-        return self._count
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[T]: ...
-
-    def __getitem__(self, index: int | slice) -> T | list[T]:
-        return list(self)[index]
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(list(self))

@@ -18,6 +18,7 @@ import structlog
 from ingest.errors import ConfigurationError, ZvkError
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import Drop, DropFolderWatcher
+from ingest.receiving.quarantine import refuse_entry
 from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
 from ingest.storing.registry import sender_deactivated
@@ -80,7 +81,14 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
         wake.set()
 
     worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")
-    watcher = DropFolderWatcher(settings, handle)
+
+    def refuse(drop: Drop, exc: BaseException) -> None:
+        # Quarantined and entered in the ledger (the worker answers it); a transient failure
+        # of the ledger leaves the entry in the inbox for the next rescan.
+        refuse_entry(settings, service, drop.path, drop.sender_number, drop.test, exc)
+        wake.set()
+
+    watcher = DropFolderWatcher(settings, handle, refuse)
     stops: list[Callable[[], None]] = []
     try:
         if settings.sftp.enabled:

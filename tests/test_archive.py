@@ -63,7 +63,11 @@ def test_a_hard_linked_file_is_refused_and_left_as_it_was(
     assert codes_of(protocol) == ["ZVDA006"]
     assert stat.S_IMODE(own.stat().st_mode) == 0o644
     assert own.read_bytes() == content()
-    assert ledger(settings) == []
+    [refused] = ledger(settings)  # the protocol's LieferungsId is the ledger's
+    assert refused.state == "answered" and refused.result == "abgewiesen"
+    assert refused.delivery_id in protocol.name
+    assert refused.archive_path.startswith("quarantine/")
+    assert (settings.home / refused.archive_path).read_bytes() == content()
     assert not any(p.is_file() for p in settings.archive.rglob("*"))
 
 

@@ -90,7 +90,7 @@ def test_entries_that_stand_for_no_sender_are_named_once(settings: Settings) -> 
     (settings.inbox / "abc").mkdir()
     (settings.inbox / "abc" / "monat.xml").write_text("x")
     (settings.inbox / SENDER / "unterordner").mkdir()
-    watcher = DropFolderWatcher(settings, lambda _drop: None)
+    watcher = DropFolderWatcher(settings, lambda _drop: None, lambda _drop, _exc: None)
     with structlog.testing.capture_logs() as logs:
         for _ in range(3):
             watcher.rescan()

@@ -230,12 +230,16 @@ def test_a_failure_at_any_stage_fails_that_delivery_alone(
     assert deliveries["gut.xml"].state == "answered"
     reasons = list(settings.quarantine.rglob("*.grund.txt"))
     if stage in ("claim", "register"):
-        # never in the ledger: the bytes and the reason are in the quarantine
-        assert "gift.xml" not in deliveries
+        # the bytes and the reason are in the quarantine, the ledger row points at them and
+        # the protocol was written from it
         [reason] = reasons
         assert json.loads(reason.read_text())["grund"] == "PermissionError (EACCES)"
-        kept = [p for p in reason.parent.iterdir() if p != reason and not p.name.endswith("json")]
-        assert any(p.read_bytes().startswith(b"<?xml") for p in kept)
+        poisoned = deliveries["gift.xml"]
+        assert poisoned.state == "failed" and poisoned.error == "PermissionError (EACCES)"
+        assert poisoned.archive_path.startswith("quarantine/")
+        kept = settings.home / poisoned.archive_path
+        assert kept.parent == reason.parent and kept.read_bytes().startswith(b"<?xml")
+        assert poisoned.protocol_path is not None and poisoned.delivery_id in str(protocol)
     elif stage == "check":
         poisoned = deliveries["gift.xml"]
         assert poisoned.state == "failed"

@@ -24,6 +24,7 @@ from ingest.storing.models import (
     Member,
     Report,
 )
+from ingest.storing.refusals import NOT_ARCHIVED, is_quarantined
 from ingest.storing.registry import registered_sender
 
 deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
@@ -135,7 +136,7 @@ def deliveries_show(
         ("Ergebnis", d.result or "-"),
         ("Bezug", d.duplicate_of or "-"),
         ("Meldungen", f"{d.total} gesamt, {d.accepted} angenommen, {d.rejected} abgewiesen"),
-        ("Archiv", d.archive_path or "- (Übertragung abgewiesen, nichts aufbewahrt)"),
+        ("Archiv", _kept(d.archive_path)),
         ("Protokoll", d.protocol_path or "-"),
     ]
     if d.state in (DeliveryState.RECEIVED.value, DeliveryState.CHECKING.value):
@@ -155,6 +156,15 @@ def deliveries_show(
             if part
         )
         typer.echo(f"  {f.code} {f.severity} {shown(where)}: {shown(f.message)}")
+
+
+def _kept(archive_path: str) -> str:
+    """Where the delivery's bytes are."""
+    if archive_path == NOT_ARCHIVED:
+        return "- (nichts aufbewahrt: keine vollständige, gewöhnliche Datei)"
+    if is_quarantined(archive_path):
+        return f"{shown(archive_path)} (Quarantäne; der Grund steht in der .grund.txt daneben)"
+    return shown(archive_path)
 
 
 def _progress_text(settings: Settings, delivery_id: str) -> str:

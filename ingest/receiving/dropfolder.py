@@ -26,7 +26,6 @@ from watchdog.observers.polling import PollingObserver
 from ingest.receiving.intake import NotARegularFile, in_transfer
 from ingest.receiving.names import escaped_name
 from ingest.receiving.quarantine import Refused, is_transient, reason_of
-from ingest.receiving.refusals import refuse_entry
 from ingest.settings import Settings
 from ingest.validating.identifiers import sender_number_shaped
 
@@ -79,10 +78,16 @@ class _Events(FileSystemEventHandler):
 class DropFolderWatcher:
     """Feeds complete inbox files to ``handle`` (one at a time, in the caller's thread)."""
 
-    def __init__(self, settings: Settings, handle: Callable[[Drop], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        handle: Callable[[Drop], None],
+        refuse: Callable[[Drop, BaseException], None],
+    ) -> None:
         self.settings = settings
         self.inbox = settings.inbox
         self.handle = handle
+        self.refuse = refuse  # quarantines the entry and enters it in the ledger
         self._hints: queue.Queue[Path] = queue.Queue()
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self._failing: dict[Path, tuple[int, int]] = {}  # entries whose failure was logged
@@ -158,15 +163,16 @@ class DropFolderWatcher:
             self._failing.pop(drop.path, None)
 
     def _refuse(self, drop: Drop, exc: BaseException) -> None:
-        """Move the entry aside untouched (a symlink itself, never its target) and answer it."""
+        """Move the entry aside untouched (a symlink itself, never its target) and enter it in
+        the ledger; one that cannot be (the ledger unavailable) is tried again, logged once."""
         try:
-            refuse_entry(self.settings, drop.path, drop.sender_number, drop.test, exc)
+            self.refuse(drop, exc)
         except Exception as failure:
             signature = (-1, -1)
             if self._failing.get(drop.path) != signature:
                 self._failing[drop.path] = signature
                 log.error(
-                    "could not move an inbox entry aside",
+                    "could not refuse an inbox entry now",
                     sender=drop.sender_number,
                     reason=reason_of(failure),
                 )

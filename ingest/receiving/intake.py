@@ -31,9 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import TransientError, UsageError
+from ingest.errors import Refused, TransientError, UsageError
 from ingest.receiving.names import escaped_name, is_escaped
-from ingest.receiving.quarantine import Refused
 from ingest.settings import Settings
 from ingest.validating.identifiers import sender_number_shaped
 

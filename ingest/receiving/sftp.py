@@ -38,7 +38,6 @@ from ingest.settings import Settings
 from ingest.storing.credentials import record_acknowledgement
 from ingest.storing.db import open_database, session_factory
 from ingest.storing.models import Delivery
-from ingest.storing.refusals import record_refusal
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
@@ -100,8 +99,7 @@ class Handoff(threading.Thread):
         """Enter a refused upload in the ledger; the worker writes its protocol."""
         service = self.service
         try:
-            with service.sessions.begin() as session:
-                record_refusal(session, service.catalogue, service.ruleset, work.upload)
+            service.enter_refusal(work.upload)
         except Exception:
             log.exception("could not record a refused upload", sender=work.upload.sender_number)
             self.uploads.release(work.key)  # its note stays: recorded at the next start

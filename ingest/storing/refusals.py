@@ -1,11 +1,16 @@
-"""Uploads refused before they became a file (ZVDA005, ZVDA006) in the delivery ledger.
+"""Files refused before they could be checked, in the delivery ledger.
 
-Such an upload gets a ledger row like any delivery, in state ``rejected`` with result
-``abgewiesen`` and its one finding; the worker then writes its protocol as it does for every
-other delivery, so every protocol names a LieferungsId the ledger knows. Nothing of the bytes is
-kept: the row's ``archive_path`` is empty (:data:`NOT_ARCHIVED`), its SHA-256 and size are of
-the bytes that did arrive, and it never claims the hash of an original (a complete resend is not
-``doppelt``).
+Every refusal gets a ledger row like any delivery, whichever way the file came: an SFTP upload
+stopped before it was complete (ZVDA005, ZVDA006), an inbox entry that is no regular file or
+cannot be claimed, a file that cannot be archived or registered (a second hard link, ZVDA006;
+an error of the service, ZVSY999). A refusal with a finding of the file is ``rejected`` with
+result ``abgewiesen``; an error of the service is ``failed`` with ZVSY999 and its reason in
+``error``. The worker then writes the protocol from that row as it does for every delivery,
+so every protocol names a LieferungsId the ledger knows.
+
+``archive_path`` points at the bytes where they were kept (in ``quarantine/``) and is empty
+(:data:`NOT_ARCHIVED`) where nothing of them was kept. A refused file never claims the hash of
+an original (a complete resend is not ``doppelt``).
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from ingest.storing.registry import find_sender
 from ingest.validating.findings import Catalogue
 
 NOT_ARCHIVED = ""  # archive_path of a delivery whose bytes were not kept
+QUARANTINED = "quarantine/"  # archive_path of a delivery whose bytes are in the quarantine
+SYSTEM_ERROR = "ZVSY999"
 
 
 @dataclass(frozen=True, slots=True)
 class RefusedUpload:
-    """What is known of an upload refused before it was complete."""
+    """What is known of a file refused before it could be checked."""
 
     delivery_id: str
     sender_number: str
@@ -37,18 +44,25 @@ class RefusedUpload:
     received_at: str  # ISO timestamp, UTC
     refused_at: str  # ISO timestamp, UTC
     code: str
-    detail: str
+    detail: str | None
+    archive_path: str = NOT_ARCHIVED  # relative to the home
+    error: str | None = None  # the reason of a failure of the service (no personal data)
+
+
+def is_quarantined(archive_path: str) -> bool:
+    return archive_path.startswith(QUARANTINED)
 
 
 def record_refusal(
     session: Session, catalogue: Catalogue, ruleset: str, refused: RefusedUpload
 ) -> bool:
-    """Enter a refused upload in the ledger, ready to be answered; ``False`` when it is there
+    """Enter a refused file in the ledger, ready to be answered; ``False`` when it is there
     already (the same refusal recorded before a restart)."""
     exists = session.scalar(select(Delivery.id).where(Delivery.delivery_id == refused.delivery_id))
     if exists is not None:
         return False
     sender = find_sender(session, refused.sender_number)
+    failed = refused.code == SYSTEM_ERROR
     delivery = Delivery(
         delivery_id=refused.delivery_id,
         sender_number=refused.sender_number,
@@ -60,10 +74,11 @@ def record_refusal(
         channel=refused.channel,
         received_at=datetime.fromisoformat(refused.received_at),
         processed_at=datetime.fromisoformat(refused.refused_at),
-        state=DeliveryState.REJECTED.value,
+        state=(DeliveryState.FAILED if failed else DeliveryState.REJECTED).value,
         result="abgewiesen",
         ruleset=ruleset,
-        archive_path=NOT_ARCHIVED,
+        archive_path=refused.archive_path,
+        error=refused.error if failed else None,
     )
     session.add(delivery)
     session.flush()
