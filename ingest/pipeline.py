@@ -278,8 +278,9 @@ class Service:
         The deliveries of one sender are processed in the order they arrived, whatever the
         number of workers: a later file may rest on an earlier one (a Storno, an Abmeldung), so a
         worker skips a sender while another worker holds that sender's oldest open delivery.
-        Different senders are processed in parallel. ``wake`` lets a receiver in the same
-        process cut the idle wait short.
+        Different senders are processed in parallel, and in turns: a pass takes at most one
+        delivery of each sender, so one sender's backlog does not hold up another's file.
+        ``wake`` lets a receiver in the same process cut the idle wait short.
         """
         wake = wake or threading.Event()
         while not stop.is_set():
@@ -309,8 +310,9 @@ class Service:
                     self._retry.pop(delivery_id, None)
                     if processed is not None:
                         done += 1
-                    else:
-                        busy.add(sender)
+                    # One delivery per sender and pass: a sender's backlog never holds up
+                    # another sender's file for longer than one delivery of each sender.
+                    busy.add(sender)
             except Exception:  # the database went away, the disk is full: retry later
                 log.exception("worker pass failed")
             if not done:
