@@ -223,3 +223,18 @@ def test_cli_payments_import(settings: Settings, database_url: str | None, tmp_p
     listed = runner.invoke(app, [*home, "payments", "list", "--unzugeordnet"], env=env)
     assert listed.exit_code == 0
     assert [line.split("\t")[4] for line in listed.stdout.splitlines()[1:]] == ["A3", "A2"]
+
+
+def test_csv_line_with_another_payer_is_the_same_entry(settings: Settings) -> None:
+    """A CSV entry is (date, amount, remittance text, occurrence): the payer is not part of it,
+    so the same line imported again with a corrected payer books nothing twice; two identical
+    lines in one file stay two entries."""
+    sessions = session_factory(make_engine(settings))
+    head = "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
+    line = "2026-11-10;10,00;ZVK 100001/001 2026-11 A;"
+    first = import_statement(sessions, f"{head}{line}Stadt\n".encode(), "a.csv")
+    again = import_statement(sessions, f"{head}{line}Stadt Musterhausen\n".encode(), "b.csv")
+    assert (first.booked, again.booked, again.duplicates) == (1, 0, 1)
+    twice = import_statement(sessions, f"{head}{line}X\n{line}Y\n".encode(), "c.csv")
+    assert (twice.entries, twice.booked) == (2, 1)
+    assert [amount for _ref, amount, _m, _r in _payments(settings)] == [Decimal("10.00")] * 2

@@ -12,8 +12,9 @@ else refuses the file with the CSV line or camt element, never a guess.
 
 An entry's identity is (account, bank reference, booking date, amount). The bank reference is
 ``AcctSvcrRef``, else ``NtryRef``; where a source has none (the CSV, some entries), a reference is
-derived from the entry's content and its occurrence in the file, so the same file read twice
-gives the same identities.
+derived from the booking date, the amount, the remittance text and the entry's occurrence among
+equal entries of the file (never from the payer), so the same file read twice gives the same
+identities, a corrected payer name does not make a new entry, and two equal lines stay two.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class BankEntry:
     currency: str
     remittance: str
     payer: str | None
+    # references an earlier version derived for the same entry (CSV: the payer was hashed too);
+    # an entry booked under one of them is not booked again
+    former_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,15 +268,20 @@ def read_csv(data: bytes) -> Statement:
         raise StatementError(f"CSV: the first line must name the columns {';'.join(CSV_COLUMNS)}")
     entries = []
     seen: Counter[str] = Counter()
+    seen_before: Counter[str] = Counter()
     for number, row in rows[1:]:
         if len(row) < len(CSV_COLUMNS):
             raise StatementError(f"CSV line {number}: expected {len(CSV_COLUMNS)} columns")
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
         booking_date = _csv_date(booked, f"CSV line {number}")
         amount = csv_amount(amount_text, number)
-        ref = _derived("csv", booking_date.isoformat(), amount, f"{remittance}|{payer}", seen)
+        day = booking_date.isoformat()
+        ref = _derived("csv", day, amount, remittance, seen)
+        former = _derived("csv", day, amount, f"{remittance}|{payer}", seen_before)
         entries.append(
-            BankEntry(CSV_ACCOUNT, ref, booking_date, amount, EUR, remittance, payer or None)
+            BankEntry(
+                CSV_ACCOUNT, ref, booking_date, amount, EUR, remittance, payer or None, (former,)
+            )
         )
     return Statement(file_format="csv", entries=entries)
 
