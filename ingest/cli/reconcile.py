@@ -136,8 +136,14 @@ def reconcile(
     for member, counts in sorted(summary.by_member.items()):
         listed = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
         typer.echo(f"Mitglied {member}: {listed}")
+    later = (
+        f"; {summary.points_later} weitere für Meldungen, die nach dem {as_of} eingingen"
+        if summary.points_later
+        else ""
+    )
     typer.echo(
         f"Versorgungspunkte: {summary.points_added} berechnet, {summary.points_dropped} entfernt"
+        f"{later}"
     )
     if reports:
         from ingest.reconciling.publish import build_reports  # polars: only when needed
@@ -221,6 +227,8 @@ def reports_build(
     published = build_reports(settings_of(ctx), sessions_of(ctx), as_of, members=member or None)
     for p in published:
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
+    if published and published[0].run_day is None:
+        typer.echo(f"Hinweis: kein Abgleichslauf bis zum {as_of}; Befunde fehlen (zvk reconcile).")
 
 
 @reports_app.command("list")

@@ -244,6 +244,7 @@ def render(ev: Evaluation) -> str:
         title=ev.title,
         member=ev.member,
         as_of=ev.as_of.strftime("%d.%m.%Y"),
+        run_day=ev.run_day.strftime("%d.%m.%Y") if ev.run_day else None,
         generated=datetime.now(BERLIN).strftime("%d.%m.%Y %H:%M"),
         cards=_cards(ev),
         charts=charts,
