@@ -10,14 +10,13 @@ from typing import Annotated, TextIO
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import select
 
 from ingest.cli.deliveries import export_app
 from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.reconciling.bankfiles import StatementError
 from ingest.reconciling.exports import write_findings, write_points
+from ingest.reconciling.listing import payment_lines
 from ingest.reconciling.lock import LockBusy
-from ingest.reconciling.models import Payment
 from ingest.reconciling.payments import import_statement
 from ingest.reconciling.runs import run_reconciliation
 
@@ -92,19 +91,16 @@ def payments_list(
 ) -> None:
     """The booked payments, newest booking first (operators clear the unmatched ones).
 
+    Tab-separated: Buchungstag, Betrag, Währung, Konto, Referenz, Mitglied, Abrechnungsstelle,
+    Monat, Auftraggeber, Verwendungszweck, Hinweis. Tabs, line breaks, backslashes and control
+    characters in a field are printed as escapes (\\t, \\n, \\xNN). A credit reversed by a
+    correcting debit, and that debit, are no longer unmatched.
+
     Example: zvk payments list --unzugeordnet
     """
-    query = select(Payment).order_by(Payment.booking_date.desc(), Payment.id.desc()).limit(limit)
-    if unmatched:
-        query = query.where(Payment.billing_office_id.is_(None))
     with sessions_of(ctx)() as session:
-        rows = list(session.scalars(query))
-    typer.echo("Buchungstag\tBetrag\tWährung\tKonto\tReferenz\tMonat\tVerwendungszweck\tHinweis")
-    for p in rows:
-        typer.echo(
-            f"{p.booking_date}\t{p.amount:.2f}\t{p.currency}\t{p.account}\t{p.bank_reference}"
-            f"\t{p.month or '-'}\t{p.remittance}\t{p.unmatched_reason or ''}"
-        )
+        for line in payment_lines(session, unmatched=unmatched, limit=limit):
+            typer.echo(line)
 
 
 @app.command()
