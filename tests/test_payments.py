@@ -238,3 +238,38 @@ def test_csv_line_with_another_payer_is_the_same_entry(settings: Settings) -> No
     twice = import_statement(sessions, f"{head}{line}X\n{line}Y\n".encode(), "c.csv")
     assert (twice.entries, twice.booked) == (2, 1)
     assert [amount for _ref, amount, _m, _r in _payments(settings)] == [Decimal("10.00")] * 2
+
+
+def test_payments_list_escapes_fields_and_names_member_and_payer(
+    settings: Settings, database_url: str | None
+) -> None:
+    """A TAB, line break or NUL in a bank's text cannot shift the columns of `payments list`,
+    which names the member, billing office and payer of each payment."""
+    sessions = session_factory(make_engine(settings))
+    data = (
+        "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
+        '2026-11-10;10,00;"ZVK 100001/001 2026-10\tA\x00B\\";Stadt\n'
+        '2026-11-11;5,00;"zwei\nZeilen";\n'
+    )
+    import_statement(sessions, data.encode(), "a.csv")
+    env = {"ZVK_LOG__LEVEL": "WARNING", **({"ZVK_DB__URL": database_url} if database_url else {})}
+    result = CliRunner().invoke(app, ["--home", str(settings.home), "payments", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "\x00" not in result.stdout
+    header, second, first = (line.split("\t") for line in result.stdout.splitlines())
+    assert header[5:10] == [
+        "Mitglied",
+        "Abrechnungsstelle",
+        "Monat",
+        "Auftraggeber",
+        "Verwendungszweck",
+    ]
+    assert len(first) == len(second) == len(header)
+    assert first[5:10] == [
+        "100001",
+        "001",
+        "2026-10",
+        "Stadt",
+        "ZVK 100001/001 2026-10\\tA\\x00B\\\\",
+    ]
+    assert second[5:10] == ["-", "-", "-", "", "zwei\\nZeilen"]
