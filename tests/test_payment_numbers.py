@@ -246,3 +246,44 @@ def test_rematch_unmatches_a_foreign_entry_matched_before(settings: Settings) ->
             None,
             "Währung USD statt EUR",
         )
+
+
+def test_zero_amount_is_not_called_a_debit() -> None:
+    from ingest.reconciling.matching import DEBIT, ZERO_AMOUNT, match_remittance
+
+    for amount in (Decimal("0.00"), Decimal("-0.00")):
+        assert match_remittance("ZVK 100001/001 2026-10", amount) == ZERO_AMOUNT != DEBIT
+
+
+def test_csv_line_with_more_fields_than_the_header_is_refused() -> None:
+    with pytest.raises(StatementError, match=r"^CSV line 3: 5 columns"):
+        read_statement(f"{HEADER}2026-11-10;1,00;x;y\n2026-11-10;1,00;x;y;z\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (f"{HEADER}2026-11-10;1,00;Überweisung;y\n".encode("cp1252"), "line 2, byte 68"),
+        (f"{HEADER}2026-11-10;1,00;x;y\n".encode("utf-16"), "line 1, byte 1"),
+    ],
+)
+def test_csv_in_another_encoding_names_the_place_and_the_remedy(data: bytes, where: str) -> None:
+    with pytest.raises(StatementError, match=rf"^CSV {where}: .*CSV UTF-8"):
+        read_statement(data)
+
+
+@pytest.mark.parametrize("day", ["1999-12-31", "2100-01-01"])
+def test_booking_dates_outside_the_window_are_refused(day: str) -> None:
+    with pytest.raises(StatementError, match=r"^CSV line 2: date .* outside"):
+        read_statement(f"{HEADER}{day};1,00;x;y\n".encode())
+    with pytest.raises(StatementError, match=r"outside"):
+        read_statement(camt(day=day))
+
+
+@pytest.mark.parametrize(
+    "account", ["DE021201,000.00000202051", "DE03120300000000202051", "DE0212030000000020205"]
+)
+def test_camt_account_iban_is_validated(account: str) -> None:
+    data = camt().replace(b"DE02120300000000202051", account.encode())
+    with pytest.raises(StatementError, match="IBAN"):
+        read_statement(data)

@@ -25,8 +25,9 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -42,6 +43,11 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _GERMAN_DATE = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4})")
 CENT = Decimal("0.01")
+# Booking dates are taken from 1 January 2000 up to this many days after today (Europe/Berlin);
+# a date outside is a typo (2062 for 2026) and refuses the file.
+EARLIEST_BOOKING = date(2000, 1, 1)
+LATEST_BOOKING_DAYS = 31
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _PARSER_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,
@@ -112,9 +118,31 @@ def read_camt053(data: bytes) -> Statement:
         )
         if not account:
             raise StatementError("camt.053: statement without account (Acct/Id)")
+        iban = _text(stmt, "c:Acct/c:Id/c:IBAN", ns)
+        if iban is not None and not iban_valid(iban.replace(" ", "")):
+            raise StatementError(f"camt.053: Acct/Id/IBAN {iban[:40]!r} is not a valid IBAN")
         for entry in stmt.findall("c:Ntry", ns):
             entries.extend(_entries(entry, account.replace(" ", ""), ns, seen))
     return Statement(file_format=f"camt.053.001.0{version.group(1)}", entries=entries)
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616: country, two check digits, 11 to 30 letters or digits, remainder 1 mod 97."""
+    if not _IBAN.fullmatch(iban):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
+
+
+def _in_window(day: date, where: str) -> date:
+    """``day``, if it lies in the window of booking dates taken."""
+    latest = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=LATEST_BOOKING_DAYS)
+    if not EARLIEST_BOOKING <= day <= latest:
+        raise StatementError(
+            f"{where}: date {day.isoformat()} is outside {EARLIEST_BOOKING.isoformat()} to "
+            f"{latest.isoformat()} (today + {LATEST_BOOKING_DAYS} days)"
+        )
+    return day
 
 
 def _text(node: etree._Element, path: str, ns: dict[str, str]) -> str | None:
@@ -216,7 +244,9 @@ def _iso_date(text: str | None, where: str) -> date:
     found = _ISO_DATE.fullmatch((text or "").strip())
     try:
         if found:
-            return date(int(found[1]), int(found[2]), int(found[3]))
+            return _in_window(date(int(found[1]), int(found[2]), int(found[3])), where)
+    except StatementError:
+        raise
     except ValueError:
         pass
     raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD")
@@ -227,9 +257,11 @@ def _csv_date(text: str, where: str) -> date:
     iso, german = _ISO_DATE.fullmatch(text), _GERMAN_DATE.fullmatch(text)
     try:
         if iso:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+            return _in_window(date(int(iso[1]), int(iso[2]), int(iso[3])), where)
         if german:
-            return date(int(german[3]), int(german[2]), int(german[1]))
+            return _in_window(date(int(german[3]), int(german[2]), int(german[1])), where)
+    except StatementError:
+        raise
     except ValueError:
         pass
     raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD or DD.MM.YYYY")
@@ -248,8 +280,12 @@ def _derived(kind: str, booked: str, amount: Decimal, text: str, seen: Counter[s
 def read_csv(data: bytes) -> Statement:
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise StatementError("CSV: not UTF-8") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StatementError(
+            f"CSV line {line}, byte {exc.start + 1}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
+            'save the file as "CSV UTF-8" (plain "CSV" of a German Excel is Windows-1252)'
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     try:
         # (line in the file where the record starts, record); blank lines are skipped
@@ -272,6 +308,11 @@ def read_csv(data: bytes) -> Statement:
     for number, row in rows[1:]:
         if len(row) < len(CSV_COLUMNS):
             raise StatementError(f"CSV line {number}: expected {len(CSV_COLUMNS)} columns")
+        if len(row) > len(header):
+            raise StatementError(
+                f"CSV line {number}: {len(row)} columns, the first line names {len(header)} "
+                "(a ';' in a text must be inside double quotes)"
+            )
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
         booking_date = _csv_date(booked, f"CSV line {number}")
         amount = csv_amount(amount_text, number)
