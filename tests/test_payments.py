@@ -90,12 +90,12 @@ def test_batch_entry_is_split_and_pending_entries_are_skipped() -> None:
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x/>', "DOCTYPE"),
         (
             b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"/>',
-            "not a camt.053",
+            "kein Kontoauszug camt.053",
         ),
-        (b"<Document", "not well-formed"),
-        (b"datum;betrag\n2026-01-01;1\n", "first line"),
-        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\nmorgen;1;x;y\n", "date"),
-        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-01-01;viel;x;y\n", "betrag"),
+        (b"<Document", "kein wohlgeformtes"),
+        (b"datum;betrag\n2026-01-01;1\n", "erste Zeile"),
+        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\nmorgen;1;x;y\n", "Datum"),
+        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-01-01;viel;x;y\n", "Betrag"),
     ],
 )
 def test_unreadable_statements_are_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -196,7 +196,7 @@ def test_payments_inbox_imports_and_sorts_files(settings: Settings) -> None:
     assert [p.name for p in (inbox / "imported").rglob("*.xml")] == ["auszug.xml"]
     failed = inbox / "failed"
     assert sorted(p.name for p in failed.iterdir()) == ["kaputt.csv", "kaputt.csv.reason.txt"]
-    assert "first line" in (failed / "kaputt.csv.reason.txt").read_text(encoding="utf-8")
+    assert "erste Zeile" in (failed / "kaputt.csv.reason.txt").read_text(encoding="utf-8")
     assert scan_inbox(settings, sessions) == []
     assert len(_payments(settings)) == 3
 
@@ -216,7 +216,7 @@ def test_cli_payments_import(settings: Settings, database_url: str | None, tmp_p
         "auszug.xml\tcamt.053.001.05\teintraege=3 neu=3 bereits_gebucht=0 zugeordnet=1 "
         "unzugeordnet=2"
     ]
-    assert "kaputt.xml: camt.053: not well-formed XML" in result.stderr
+    assert "kaputt.xml: camt.053: kein wohlgeformtes XML" in result.stderr
     again = runner.invoke(app, [*home, "payments", "import", str(camt)], env=env)
     assert again.exit_code == 0
     assert "neu=0 bereits_gebucht=3" in again.stdout

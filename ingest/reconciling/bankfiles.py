@@ -96,31 +96,33 @@ def read_statement(data: bytes) -> Statement:
 
 def read_camt053(data: bytes) -> Statement:
     if re.search(rb"<!DOCTYPE|<!ENTITY", data[:4096], re.IGNORECASE):
-        raise StatementError("camt.053: DOCTYPE and entity declarations are not accepted")
+        raise StatementError("camt.053: DOCTYPE und Entity-Deklarationen werden nicht angenommen")
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise StatementError(f"camt.053: not well-formed XML: {exc}") from None
+        raise StatementError(f"camt.053: kein wohlgeformtes XML: {exc}") from None
     namespace = etree.QName(root).namespace or ""
     version = CAMT_NAMESPACE.fullmatch(namespace)
     if version is None:
-        raise StatementError(f"not a camt.053 statement of version 001.02 to 001.08: {namespace!r}")
+        raise StatementError(
+            f"kein Kontoauszug camt.053 der Versionen 001.02 bis 001.08: {namespace!r}"
+        )
     ns = {"c": namespace}
     entries: list[BankEntry] = []
     seen: Counter[str] = Counter()
     statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
     if not statements:
-        raise StatementError("camt.053: no Stmt element")
+        raise StatementError("camt.053: kein Element Stmt")
     for stmt in statements:
         account = _text(stmt, "c:Acct/c:Id/c:IBAN", ns) or _text(
             stmt, "c:Acct/c:Id/c:Othr/c:Id", ns
         )
         if not account:
-            raise StatementError("camt.053: statement without account (Acct/Id)")
+            raise StatementError("camt.053: Auszug ohne Konto (Acct/Id)")
         iban = _text(stmt, "c:Acct/c:Id/c:IBAN", ns)
         if iban is not None and not iban_valid(iban.replace(" ", "")):
-            raise StatementError(f"camt.053: Acct/Id/IBAN {iban[:40]!r} is not a valid IBAN")
+            raise StatementError(f"camt.053: Acct/Id/IBAN {iban[:40]!r} ist keine gültige IBAN")
         for entry in stmt.findall("c:Ntry", ns):
             entries.extend(_entries(entry, account.replace(" ", ""), ns, seen))
     return Statement(file_format=f"camt.053.001.0{version.group(1)}", entries=entries)
@@ -139,8 +141,9 @@ def _in_window(day: date, where: str) -> date:
     latest = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=LATEST_BOOKING_DAYS)
     if not EARLIEST_BOOKING <= day <= latest:
         raise StatementError(
-            f"{where}: date {day.isoformat()} is outside {EARLIEST_BOOKING.isoformat()} to "
-            f"{latest.isoformat()} (today + {LATEST_BOOKING_DAYS} days)"
+            f"{where}: Datum {day.isoformat()} liegt außerhalb von "
+            f"{EARLIEST_BOOKING.isoformat()} bis {latest.isoformat()} "
+            f"(heute + {LATEST_BOOKING_DAYS} Tage)"
         )
     return day
 
@@ -217,7 +220,7 @@ def _sign(indicator: str | None) -> Decimal:
         return Decimal(1)
     if indicator == "DBIT":
         return Decimal(-1)
-    raise StatementError(f"camt.053: CdtDbtInd {indicator!r} is neither CRDT nor DBIT")
+    raise StatementError(f"camt.053: CdtDbtInd {indicator!r} ist weder CRDT noch DBIT")
 
 
 def _amount(node: etree._Element | None, where: str) -> tuple[Decimal, str]:
@@ -230,13 +233,13 @@ def _amount(node: etree._Element | None, where: str) -> tuple[Decimal, str]:
     text = node.text if node is not None else None
     value = (text or "").strip()
     if not _CAMT_AMOUNT.fullmatch(value):
-        raise StatementError(f"camt.053: {where}: amount {text!r} is not a decimal number")
+        raise StatementError(f"camt.053: {where}: Betrag {text!r} ist keine Dezimalzahl")
     currency = node.get("Ccy", "").strip() if node is not None else ""
     if not _CURRENCY.fullmatch(currency):
-        raise StatementError(f"camt.053: {where}: currency {currency!r} is not an ISO 4217 code")
+        raise StatementError(f"camt.053: {where}: Währung {currency!r} ist kein ISO-4217-Code")
     amount = Decimal(value)
     if currency == EUR and amount != amount.quantize(CENT):
-        raise StatementError(f"camt.053: {where}: amount {text!r} has a fraction of a cent")
+        raise StatementError(f"camt.053: {where}: Betrag {text!r} hat Bruchteile eines Cents")
     return amount.quantize(CENT), currency
 
 
@@ -249,7 +252,7 @@ def _iso_date(text: str | None, where: str) -> date:
         raise
     except ValueError:
         pass
-    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD")
+    raise StatementError(f"{where}: Datum {text!r} ist kein Tag der Form JJJJ-MM-TT")
 
 
 def _csv_date(text: str, where: str) -> date:
@@ -264,7 +267,9 @@ def _csv_date(text: str, where: str) -> date:
         raise
     except ValueError:
         pass
-    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD or DD.MM.YYYY")
+    raise StatementError(
+        f"{where}: Datum {text!r} ist kein Tag der Form JJJJ-MM-TT oder TT.MM.JJJJ"
+    )
 
 
 def _derived(kind: str, booked: str, amount: Decimal, text: str, seen: Counter[str]) -> str:
@@ -283,8 +288,8 @@ def read_csv(data: bytes) -> Statement:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise StatementError(
-            f"CSV line {line}, byte {exc.start + 1}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
-            'save the file as "CSV UTF-8" (plain "CSV" of a German Excel is Windows-1252)'
+            f"CSV Zeile {line}, Byte {exc.start + 1}: kein UTF-8 (Byte 0x{data[exc.start]:02x}); "
+            'bitte als "CSV UTF-8" speichern (einfaches "CSV" aus Excel ist Windows-1252)'
         ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     try:
@@ -296,25 +301,28 @@ def read_csv(data: bytes) -> Statement:
                 rows.append((start, row))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise StatementError(f"CSV line {reader.line_num}: {exc}") from None
+        raise StatementError(f"CSV Zeile {reader.line_num}: {exc}") from None
     if not rows:
-        raise StatementError("CSV: empty file")
+        raise StatementError("CSV: leere Datei")
     header = tuple(cell.strip().lower() for cell in rows[0][1])
     if header[: len(CSV_COLUMNS)] != CSV_COLUMNS:
-        raise StatementError(f"CSV: the first line must name the columns {';'.join(CSV_COLUMNS)}")
+        columns = ";".join(CSV_COLUMNS)
+        raise StatementError(f"CSV: die erste Zeile muss die Spalten {columns} nennen")
     entries = []
     seen: Counter[str] = Counter()
     seen_before: Counter[str] = Counter()
     for number, row in rows[1:]:
         if len(row) < len(CSV_COLUMNS):
-            raise StatementError(f"CSV line {number}: expected {len(CSV_COLUMNS)} columns")
+            raise StatementError(
+                f"CSV Zeile {number}: {len(row)} Spalten, erwartet {len(CSV_COLUMNS)}"
+            )
         if len(row) > len(header):
             raise StatementError(
-                f"CSV line {number}: {len(row)} columns, the first line names {len(header)} "
-                "(a ';' in a text must be inside double quotes)"
+                f"CSV Zeile {number}: {len(row)} Spalten, die erste Zeile nennt {len(header)} "
+                "(ein ';' in einem Text gehört in doppelte Anführungszeichen)"
             )
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
-        booking_date = _csv_date(booked, f"CSV line {number}")
+        booking_date = _csv_date(booked, f"CSV Zeile {number}")
         amount = csv_amount(amount_text, number)
         day = booking_date.isoformat()
         ref = _derived("csv", day, amount, remittance, seen)
@@ -339,8 +347,8 @@ def csv_amount(text: str, line: int) -> Decimal:
     """
     if not _CSV_AMOUNT.fullmatch(text):
         raise StatementError(
-            f"CSV line {line}: betrag {text!r} is not an amount of the form 1234.56, "
-            "1234,56 or 1.234,56"
+            f"CSV Zeile {line}: Betrag {text!r} ist kein Betrag der Form 1234.56, "
+            "1234,56 oder 1.234,56"
         )
     if "," in text:
         text = text.replace(".", "").replace(",", ".")
