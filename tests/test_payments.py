@@ -243,19 +243,19 @@ def test_csv_line_with_another_payer_is_the_same_entry(settings: Settings) -> No
 def test_payments_list_escapes_fields_and_names_member_and_payer(
     settings: Settings, database_url: str | None
 ) -> None:
-    """A TAB, line break or NUL in a bank's text cannot shift the columns of `payments list`,
+    """A TAB, line break or ESC in a bank's text cannot shift the columns of `payments list`,
     which names the member, billing office and payer of each payment."""
     sessions = session_factory(make_engine(settings))
     data = (
         "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
-        '2026-11-10;10,00;"ZVK 100001/001 2026-10\tA\x00B\\";Stadt\n'
+        '2026-11-10;10,00;"ZVK 100001/001 2026-10\tA\x1bB\\";Stadt\n'
         '2026-11-11;5,00;"zwei\nZeilen";\n'
     )
     import_statement(sessions, data.encode(), "a.csv")
     env = {"ZVK_LOG__LEVEL": "WARNING", **({"ZVK_DB__URL": database_url} if database_url else {})}
     result = CliRunner().invoke(app, ["--home", str(settings.home), "payments", "list"], env=env)
     assert result.exit_code == 0, result.output
-    assert "\x00" not in result.stdout
+    assert "\x1b" not in result.stdout
     header, second, first = (line.split("\t") for line in result.stdout.splitlines())
     assert header[5:10] == [
         "Mitglied",
@@ -270,6 +270,15 @@ def test_payments_list_escapes_fields_and_names_member_and_payer(
         "001",
         "2026-10",
         "Stadt",
-        "ZVK 100001/001 2026-10\\tA\\x00B\\\\",
+        "ZVK 100001/001 2026-10\\tA\\x1bB\\\\",
     ]
     assert second[5:10] == ["-", "-", "-", "", "zwei\\nZeilen"]
+
+
+def test_csv_with_a_nul_is_refused_with_its_line(settings: Settings) -> None:
+    """A NUL cannot be stored (PostgreSQL refuses it in text): the file is refused, not half
+    imported, with the line it is on."""
+    data = b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-11-10;1,00;a\x00b;c\n"
+    with pytest.raises(StatementError, match=r"^CSV Zeile 2: .*NUL"):
+        import_statement(session_factory(make_engine(settings)), data, "a.csv")
+    assert _payments(settings) == []

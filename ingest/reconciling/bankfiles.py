@@ -321,6 +321,8 @@ def read_csv(data: bytes) -> Statement:
                 f"CSV Zeile {number}: {len(row)} Spalten, die erste Zeile nennt {len(header)} "
                 "(ein ';' in einem Text gehört in doppelte Anführungszeichen)"
             )
+        if any("\x00" in cell for cell in row):
+            raise StatementError(f"CSV Zeile {number}: Steuerzeichen NUL im Text")
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
         booking_date = _csv_date(booked, f"CSV Zeile {number}")
         amount = csv_amount(amount_text, number)
