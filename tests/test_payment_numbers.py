@@ -92,17 +92,17 @@ def test_csv_amount_accepted_forms(text: str, value: str) -> None:
 
 @pytest.mark.parametrize("text", REFUSED)
 def test_csv_amount_refused_forms(text: str) -> None:
-    with pytest.raises(StatementError, match=r"^CSV line 7: betrag "):
+    with pytest.raises(StatementError, match=r"^CSV Zeile 7: Betrag "):
         csv_amount(text, 7)
     data = f"{HEADER}2026-11-10;1,00;x;y\n2026-11-10;{text};x;y\n".encode()
-    with pytest.raises(StatementError, match=r"^CSV line 3: betrag "):
+    with pytest.raises(StatementError, match=r"^CSV Zeile 3: Betrag "):
         read_statement(data)
 
 
 def test_csv_error_names_the_line_of_the_file() -> None:
     """Blank lines and a text over two lines count: the message names the line in the file."""
     data = f'{HEADER}\n2026-11-10;1,00;"zwei\nZeilen";y\n\n2026-11-11;1.000;x;y\n'.encode()
-    with pytest.raises(StatementError, match=r"^CSV line 6: betrag '1\.000'"):
+    with pytest.raises(StatementError, match=r"^CSV Zeile 6: Betrag '1\.000'"):
         read_statement(data)
 
 
@@ -134,7 +134,7 @@ def test_csv_dates_accepted(text: str, day: date) -> None:
     ],
 )
 def test_csv_dates_refused(text: str) -> None:
-    with pytest.raises(StatementError, match=r"^CSV line 2: date "):
+    with pytest.raises(StatementError, match=r"^CSV Zeile 2: Datum "):
         read_statement(f"{HEADER}{text};1,00;x;y\n".encode())
 
 
@@ -167,19 +167,19 @@ def test_camt_reads_a_plain_entry() -> None:
     ["1_000.00", "１００.00", "١٠٠", "1e2", "+100.00", "-100.00", "100,00", "NaN", "", "100.001"],
 )
 def test_camt_amounts_refused(amount: str) -> None:
-    with pytest.raises(StatementError, match="Ntry/Amt: amount"):
+    with pytest.raises(StatementError, match="Ntry/Amt: Betrag"):
         read_statement(camt(amount))
 
 
 @pytest.mark.parametrize("day", ["12.11.2026", "2026-11-31", "２０２６-11-12", "2026-11-1"])
 def test_camt_dates_refused(day: str) -> None:
-    with pytest.raises(StatementError, match="BookgDt: date"):
+    with pytest.raises(StatementError, match="BookgDt: Datum"):
         read_statement(camt(day=day))
 
 
 @pytest.mark.parametrize("ccy", ["", ' Ccy=""', ' Ccy="eur"', ' Ccy="EURO"', ' Ccy="€"'])
 def test_camt_currency_must_be_a_code(ccy: str) -> None:
-    with pytest.raises(StatementError, match="currency"):
+    with pytest.raises(StatementError, match="Währung"):
         read_statement(camt(ccy=ccy))
 
 
@@ -246,3 +246,44 @@ def test_rematch_unmatches_a_foreign_entry_matched_before(settings: Settings) ->
             None,
             "Währung USD statt EUR",
         )
+
+
+def test_zero_amount_is_not_called_a_debit() -> None:
+    from ingest.reconciling.matching import DEBIT, ZERO_AMOUNT, match_remittance
+
+    for amount in (Decimal("0.00"), Decimal("-0.00")):
+        assert match_remittance("ZVK 100001/001 2026-10", amount) == ZERO_AMOUNT != DEBIT
+
+
+def test_csv_line_with_more_fields_than_the_header_is_refused() -> None:
+    with pytest.raises(StatementError, match=r"^CSV Zeile 3: 5 Spalten"):
+        read_statement(f"{HEADER}2026-11-10;1,00;x;y\n2026-11-10;1,00;x;y;z\n".encode())
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (f"{HEADER}2026-11-10;1,00;Überweisung;y\n".encode("cp1252"), "Zeile 2, Byte 68"),
+        (f"{HEADER}2026-11-10;1,00;x;y\n".encode("utf-16"), "Zeile 1, Byte 1"),
+    ],
+)
+def test_csv_in_another_encoding_names_the_place_and_the_remedy(data: bytes, where: str) -> None:
+    with pytest.raises(StatementError, match=rf"^CSV {where}: .*CSV UTF-8"):
+        read_statement(data)
+
+
+@pytest.mark.parametrize("day", ["1999-12-31", "2100-01-01"])
+def test_booking_dates_outside_the_window_are_refused(day: str) -> None:
+    with pytest.raises(StatementError, match=r"^CSV Zeile 2: Datum .* außerhalb"):
+        read_statement(f"{HEADER}{day};1,00;x;y\n".encode())
+    with pytest.raises(StatementError, match=r"außerhalb"):
+        read_statement(camt(day=day))
+
+
+@pytest.mark.parametrize(
+    "account", ["DE021201,000.00000202051", "DE03120300000000202051", "DE0212030000000020205"]
+)
+def test_camt_account_iban_is_validated(account: str) -> None:
+    data = camt().replace(b"DE02120300000000202051", account.encode())
+    with pytest.raises(StatementError, match="IBAN"):
+        read_statement(data)

@@ -90,12 +90,12 @@ def test_batch_entry_is_split_and_pending_entries_are_skipped() -> None:
         (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><x/>', "DOCTYPE"),
         (
             b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.052.001.02"/>',
-            "not a camt.053",
+            "kein Kontoauszug camt.053",
         ),
-        (b"<Document", "not well-formed"),
-        (b"datum;betrag\n2026-01-01;1\n", "first line"),
-        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\nmorgen;1;x;y\n", "date"),
-        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-01-01;viel;x;y\n", "betrag"),
+        (b"<Document", "kein wohlgeformtes"),
+        (b"datum;betrag\n2026-01-01;1\n", "erste Zeile"),
+        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\nmorgen;1;x;y\n", "Datum"),
+        (b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-01-01;viel;x;y\n", "Betrag"),
     ],
 )
 def test_unreadable_statements_are_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -196,7 +196,7 @@ def test_payments_inbox_imports_and_sorts_files(settings: Settings) -> None:
     assert [p.name for p in (inbox / "imported").rglob("*.xml")] == ["auszug.xml"]
     failed = inbox / "failed"
     assert sorted(p.name for p in failed.iterdir()) == ["kaputt.csv", "kaputt.csv.reason.txt"]
-    assert "first line" in (failed / "kaputt.csv.reason.txt").read_text(encoding="utf-8")
+    assert "erste Zeile" in (failed / "kaputt.csv.reason.txt").read_text(encoding="utf-8")
     assert scan_inbox(settings, sessions) == []
     assert len(_payments(settings)) == 3
 
@@ -216,10 +216,69 @@ def test_cli_payments_import(settings: Settings, database_url: str | None, tmp_p
         "auszug.xml\tcamt.053.001.05\teintraege=3 neu=3 bereits_gebucht=0 zugeordnet=1 "
         "unzugeordnet=2"
     ]
-    assert "kaputt.xml: camt.053: not well-formed XML" in result.stderr
+    assert "kaputt.xml: camt.053: kein wohlgeformtes XML" in result.stderr
     again = runner.invoke(app, [*home, "payments", "import", str(camt)], env=env)
     assert again.exit_code == 0
     assert "neu=0 bereits_gebucht=3" in again.stdout
     listed = runner.invoke(app, [*home, "payments", "list", "--unzugeordnet"], env=env)
     assert listed.exit_code == 0
     assert [line.split("\t")[4] for line in listed.stdout.splitlines()[1:]] == ["A3", "A2"]
+
+
+def test_csv_line_with_another_payer_is_the_same_entry(settings: Settings) -> None:
+    """A CSV entry is (date, amount, remittance text, occurrence): the payer is not part of it,
+    so the same line imported again with a corrected payer books nothing twice; two identical
+    lines in one file stay two entries."""
+    sessions = session_factory(make_engine(settings))
+    head = "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
+    line = "2026-11-10;10,00;ZVK 100001/001 2026-11 A;"
+    first = import_statement(sessions, f"{head}{line}Stadt\n".encode(), "a.csv")
+    again = import_statement(sessions, f"{head}{line}Stadt Musterhausen\n".encode(), "b.csv")
+    assert (first.booked, again.booked, again.duplicates) == (1, 0, 1)
+    twice = import_statement(sessions, f"{head}{line}X\n{line}Y\n".encode(), "c.csv")
+    assert (twice.entries, twice.booked) == (2, 1)
+    assert [amount for _ref, amount, _m, _r in _payments(settings)] == [Decimal("10.00")] * 2
+
+
+def test_payments_list_escapes_fields_and_names_member_and_payer(
+    settings: Settings, database_url: str | None
+) -> None:
+    """A TAB, line break or ESC in a bank's text cannot shift the columns of `payments list`,
+    which names the member, billing office and payer of each payment."""
+    sessions = session_factory(make_engine(settings))
+    data = (
+        "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
+        '2026-11-10;10,00;"ZVK 100001/001 2026-10\tA\x1bB\\";Stadt\n'
+        '2026-11-11;5,00;"zwei\nZeilen";\n'
+    )
+    import_statement(sessions, data.encode(), "a.csv")
+    env = {"ZVK_LOG__LEVEL": "WARNING", **({"ZVK_DB__URL": database_url} if database_url else {})}
+    result = CliRunner().invoke(app, ["--home", str(settings.home), "payments", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    header, second, first = (line.split("\t") for line in result.stdout.splitlines())
+    assert header[5:10] == [
+        "Mitglied",
+        "Abrechnungsstelle",
+        "Monat",
+        "Auftraggeber",
+        "Verwendungszweck",
+    ]
+    assert len(first) == len(second) == len(header)
+    assert first[5:10] == [
+        "100001",
+        "001",
+        "2026-10",
+        "Stadt",
+        "ZVK 100001/001 2026-10\\tA\\x1bB\\\\",
+    ]
+    assert second[5:10] == ["-", "-", "-", "", "zwei\\nZeilen"]
+
+
+def test_csv_with_a_nul_is_refused_with_its_line(settings: Settings) -> None:
+    """A NUL cannot be stored (PostgreSQL refuses it in text): the file is refused, not half
+    imported, with the line it is on."""
+    data = b"buchungsdatum;betrag;verwendungszweck;auftraggeber\n2026-11-10;1,00;a\x00b;c\n"
+    with pytest.raises(StatementError, match=r"^CSV Zeile 2: .*NUL"):
+        import_statement(session_factory(make_engine(settings)), data, "a.csv")
+    assert _payments(settings) == []

@@ -99,3 +99,44 @@ def test_monthly_statement_that_arrived_later_was_missing_on_the_day(
         ("protokoll_fehlt", "2025-04"),
         ("monatsabrechnung_fehlt", "2026-01"),
     }
+
+
+def test_back_dated_reports_and_runs_count_only_what_had_arrived(
+    settings: Settings, database_url: str | None, deliver: Deliver
+) -> None:
+    """A Jahresmeldung that arrived after the day earns no points in that day's reports, nor in
+    the summary of a run for that day; reports without a run up to their day say so."""
+    from ingest.samples.builder import PersonSeed, period_node
+
+    seed = PersonSeed(1)
+    monthly = FileBuilder(file_number=1, period="2025-01")
+    monthly.anmeldung(seed, date(2025, 1, 1))
+    assert deliver(monthly).result == "fehlerfrei"
+    arrived_on(settings, date(2025, 2, 1))
+    annual = FileBuilder(file_number=2, kind="Jahresmeldung", period="2025")
+    full = (date(2025, 1, 1), date(2025, 12, 31))
+    annual.jahresmeldung(seed, [period_node(*full, "011011", "24000.00")])
+    assert deliver(annual).result == "fehlerfrei"  # arrives today
+    day = "2025-10-01"
+
+    past = cli(settings, database_url, "reconcile", "--date", day)
+    assert "Versorgungspunkte: 0 berechnet, 0 entfernt" in past
+    assert "1 weitere" in past
+    built = cli(settings, database_url, "reports", "build", "--date", day)
+    assert "kein Abgleichslauf" not in built
+    fund = settings.home / "reports" / "kasse" / day
+    with (fund / "versorgungspunkte.csv").open(encoding="utf-8-sig") as fh:
+        assert list(csv.DictReader(fh, delimiter=";")) == []
+    assert "Kein Abgleich" not in (fund / "bericht.html").read_text("utf-8")
+
+    earlier = "2025-09-01"
+    built = cli(settings, database_url, "reports", "build", "--date", earlier)
+    assert f"kein Abgleichslauf bis zum {earlier}" in built
+    html = (settings.home / "reports" / "kasse" / earlier / "bericht.html").read_text("utf-8")
+    assert "Kein Abgleich bis zum 01.09.2025" in html
+
+    now = cli(settings, database_url, "reports", "build")
+    assert "kein Abgleichslauf" not in now  # the run of 2025-10-01 is the latest up to today
+    today = settings.home / "reports" / "kasse" / TODAY.isoformat()
+    with (today / "versorgungspunkte.csv").open(encoding="utf-8-sig") as fh:
+        assert len(list(csv.DictReader(fh, delimiter=";"))) == 1

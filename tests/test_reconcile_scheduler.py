@@ -166,7 +166,7 @@ def test_zvk_serve_runs_the_nightly_job(settings: Settings, database_url: str | 
     """`zvk serve` with a nightly time a few seconds ahead imports the payments inbox, runs the
     reconciliation, writes the reports, and stops cleanly on SIGTERM."""
     inbox = settings.home / "payments"
-    inbox.mkdir()
+    inbox.mkdir(exist_ok=True)  # `zvk init` makes it
     line = StatementLine(date(2026, 1, 10), Decimal("12.00"), "ZVK 100001/001 2025-12", "S", "R1")
     (inbox / "auszug.xml").write_bytes(write_camt053([line]))
     env = {

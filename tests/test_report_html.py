@@ -187,3 +187,68 @@ def test_html_report_renders_in_headless_chromium(
         "versorgungspunkte": 85,
     }
     assert screenshot.stat().st_size > 50_000
+
+
+def test_fund_report_findings_fit_1200_px(
+    settings: Settings, published: dict[str | None, Published], tmp_path: Path
+) -> None:
+    """The fund's findings table fits at 1200 px with nothing cut off: member and office come
+    first, the bank reference has its column, a long Hinweis wraps instead of being cut."""
+    from playwright.sync_api import sync_playwright
+
+    sessions = session_factory(make_engine(settings))
+    unmatched = (
+        "buchungsdatum;betrag;verwendungszweck;auftraggeber\n"
+        "2026-03-02;1.234,56;Umlage Maerz ohne Nummer;Stadtwerke Musterhausen GmbH\n"
+    )
+    import_statement(sessions, unmatched.encode(), "korrektur.csv")
+    assert run_reconciliation(settings, sessions, AS_OF) is not None
+    [fund] = [p for p in build_reports(settings, sessions, AS_OF) if p.member is None]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto((fund.folder / "bericht.html").as_uri(), wait_until="load")
+            overflowing = page.eval_on_selector_all(
+                "div.scroll",
+                "ds => ds.filter(d => d.scrollWidth > d.clientWidth).map(d => d.firstChild.id)",
+            )
+            page_wider = page.evaluate(
+                "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+            )
+            cut = page.eval_on_selector_all(
+                "#abgleich td", "tds => tds.filter(t => t.scrollWidth > t.clientWidth).length"
+            )
+            headings = page.eval_on_selector_all("#abgleich th", "ths => ths.map(t => t.innerText)")
+            cells = page.eval_on_selector_all(
+                "#abgleich tbody tr", "trs => trs.map(r => [...r.cells].map(c => c.innerText))"
+            )
+            page.screenshot(path=str(tmp_path / "kasse.png"), full_page=True)
+            member = (published["100001"].folder / "bericht.html").read_text(encoding="utf-8")
+        finally:
+            browser.close()
+    assert overflowing == [] and not page_wider and cut == 0
+    assert headings[:3] == ["Mitglied", "Abrechnungsstelle", "Befund"]
+    assert "Bezug" in headings
+    row = next(c for c in cells if "Zahlung nicht zugeordnet" in c)
+    assert any(text.startswith("csv:") for text in row)
+    assert any("kein Verwendungszweck ZVK" in text for text in row)
+    # the member's header names its number once (in the title)
+    header = member[member.index("<header>") : member.index("</header>")]
+    assert header.count("100001") == 1
+
+
+def test_points_histogram_axis_uses_decimal_comma() -> None:
+    import polars as pl
+
+    from ingest.reconciling.report_html import points_chart
+
+    frame = pl.DataFrame(
+        {"jahr": [2025] * 4, "versorgungspunkte": [Decimal(v) for v in ("1.25", "1.8", "2", "3")]},
+        schema={"jahr": pl.Int64, "versorgungspunkte": pl.Decimal(8, 2)},
+    )
+    labels = [label for label in points_chart(frame).xlabels if label]
+    assert any("," in label for label in labels), labels
+    assert not any("." in label for label in labels), labels

@@ -10,14 +10,14 @@ from typing import Annotated, TextIO
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlalchemy import select
 
 from ingest.cli.deliveries import export_app
 from ingest.cli.main import app, fail, sessions_of, settings_of
 from ingest.reconciling.bankfiles import StatementError
 from ingest.reconciling.exports import write_findings, write_points
+from ingest.reconciling.listing import payment_lines
 from ingest.reconciling.lock import LockBusy
-from ingest.reconciling.models import Payment, ReconciliationRun
+from ingest.reconciling.models import ReconciliationRun
 from ingest.reconciling.payments import import_statement
 from ingest.reconciling.runs import latest_run, run_reconciliation
 from ingest.storing.registry import registered_member
@@ -95,21 +95,18 @@ def payments_list(
 ) -> None:
     """The booked payments, newest booking first (operators clear the unmatched ones).
 
+    Tab-separated: Buchungstag, Betrag, Währung, Konto, Referenz, Mitglied, Abrechnungsstelle,
+    Monat, Auftraggeber, Verwendungszweck, Hinweis. Tabs, line breaks, backslashes and control
+    characters in a field are printed as escapes (\\t, \\n, \\xNN). A credit reversed by a
+    correcting debit, and that debit, are no longer unmatched.
+
     Example: zvk payments list --unzugeordnet
     """
     if limit < 1:
         fail(f"--limit {limit}: must be 1 or more")
-    query = select(Payment).order_by(Payment.booking_date.desc(), Payment.id.desc()).limit(limit)
-    if unmatched:
-        query = query.where(Payment.billing_office_id.is_(None))
     with sessions_of(ctx)() as session:
-        rows = list(session.scalars(query))
-    typer.echo("Buchungstag\tBetrag\tWährung\tKonto\tReferenz\tMonat\tVerwendungszweck\tHinweis")
-    for p in rows:
-        typer.echo(
-            f"{p.booking_date}\t{p.amount:.2f}\t{p.currency}\t{p.account}\t{p.bank_reference}"
-            f"\t{p.month or '-'}\t{p.remittance}\t{p.unmatched_reason or ''}"
-        )
+        for line in payment_lines(session, unmatched=unmatched, limit=limit):
+            typer.echo(line)
 
 
 @app.command()
@@ -141,8 +138,14 @@ def reconcile(
     for member, counts in sorted(summary.by_member.items()):
         listed = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
         typer.echo(f"Mitglied {member}: {listed}")
+    later = (
+        f"; {summary.points_later} weitere für Meldungen, die nach dem {as_of} eingingen"
+        if summary.points_later
+        else ""
+    )
     typer.echo(
         f"Versorgungspunkte: {summary.points_added} berechnet, {summary.points_dropped} entfernt"
+        f"{later}"
     )
     if reports:
         from ingest.reconciling.publish import build_reports  # polars: only when needed
@@ -239,6 +242,8 @@ def reports_build(
     published = build_reports(settings_of(ctx), sessions, as_of, members=member or None)
     for p in published:
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
+    if published and published[0].run_day is None:
+        typer.echo(f"Hinweis: kein Abgleichslauf bis zum {as_of}; Befunde fehlen (zvk reconcile).")
 
 
 @reports_app.command("list")

@@ -43,6 +43,12 @@ def known_reports(as_of: date) -> Select[int]:
     )
 
 
+def cancelled_by_day(as_of: date) -> Select[int]:
+    """The ids of the reports cancelled by a Storno whose delivery had arrived by ``as_of``."""
+    report = aliased(Report)
+    return select(report.id).where(report.cancelled_by.in_(known_reports(as_of)))
+
+
 def valid_on(as_of: date) -> ColumnElement[bool]:
     """A report counts on ``as_of``: it had arrived and no Storno that had arrived cancelled it."""
     known = known_reports(as_of)

@@ -12,8 +12,9 @@ else refuses the file with the CSV line or camt element, never a guess.
 
 An entry's identity is (account, bank reference, booking date, amount). The bank reference is
 ``AcctSvcrRef``, else ``NtryRef``; where a source has none (the CSV, some entries), a reference is
-derived from the entry's content and its occurrence in the file, so the same file read twice
-gives the same identities.
+derived from the booking date, the amount, the remittance text and the entry's occurrence among
+equal entries of the file (never from the payer), so the same file read twice gives the same
+identities, a corrected payer name does not make a new entry, and two equal lines stay two.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -41,6 +43,11 @@ _CURRENCY = re.compile(r"[A-Z]{3}")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _GERMAN_DATE = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4})")
 CENT = Decimal("0.01")
+# Booking dates are taken from 1 January 2000 up to this many days after today (Europe/Berlin);
+# a date outside is a typo (2062 for 2026) and refuses the file.
+EARLIEST_BOOKING = date(2000, 1, 1)
+LATEST_BOOKING_DAYS = 31
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 _PARSER_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,
@@ -65,6 +72,9 @@ class BankEntry:
     currency: str
     remittance: str
     payer: str | None
+    # references an earlier version derived for the same entry (CSV: the payer was hashed too);
+    # an entry booked under one of them is not booked again
+    former_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,31 +96,56 @@ def read_statement(data: bytes) -> Statement:
 
 def read_camt053(data: bytes) -> Statement:
     if re.search(rb"<!DOCTYPE|<!ENTITY", data[:4096], re.IGNORECASE):
-        raise StatementError("camt.053: DOCTYPE and entity declarations are not accepted")
+        raise StatementError("camt.053: DOCTYPE und Entity-Deklarationen werden nicht angenommen")
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise StatementError(f"camt.053: not well-formed XML: {exc}") from None
+        raise StatementError(f"camt.053: kein wohlgeformtes XML: {exc}") from None
     namespace = etree.QName(root).namespace or ""
     version = CAMT_NAMESPACE.fullmatch(namespace)
     if version is None:
-        raise StatementError(f"not a camt.053 statement of version 001.02 to 001.08: {namespace!r}")
+        raise StatementError(
+            f"kein Kontoauszug camt.053 der Versionen 001.02 bis 001.08: {namespace!r}"
+        )
     ns = {"c": namespace}
     entries: list[BankEntry] = []
     seen: Counter[str] = Counter()
     statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
     if not statements:
-        raise StatementError("camt.053: no Stmt element")
+        raise StatementError("camt.053: kein Element Stmt")
     for stmt in statements:
         account = _text(stmt, "c:Acct/c:Id/c:IBAN", ns) or _text(
             stmt, "c:Acct/c:Id/c:Othr/c:Id", ns
         )
         if not account:
-            raise StatementError("camt.053: statement without account (Acct/Id)")
+            raise StatementError("camt.053: Auszug ohne Konto (Acct/Id)")
+        iban = _text(stmt, "c:Acct/c:Id/c:IBAN", ns)
+        if iban is not None and not iban_valid(iban.replace(" ", "")):
+            raise StatementError(f"camt.053: Acct/Id/IBAN {iban[:40]!r} ist keine gültige IBAN")
         for entry in stmt.findall("c:Ntry", ns):
             entries.extend(_entries(entry, account.replace(" ", ""), ns, seen))
     return Statement(file_format=f"camt.053.001.0{version.group(1)}", entries=entries)
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616: country, two check digits, 11 to 30 letters or digits, remainder 1 mod 97."""
+    if not _IBAN.fullmatch(iban):
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
+    return int(digits) % 97 == 1
+
+
+def _in_window(day: date, where: str) -> date:
+    """``day``, if it lies in the window of booking dates taken."""
+    latest = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=LATEST_BOOKING_DAYS)
+    if not EARLIEST_BOOKING <= day <= latest:
+        raise StatementError(
+            f"{where}: Datum {day.isoformat()} liegt außerhalb von "
+            f"{EARLIEST_BOOKING.isoformat()} bis {latest.isoformat()} "
+            f"(heute + {LATEST_BOOKING_DAYS} Tage)"
+        )
+    return day
 
 
 def _text(node: etree._Element, path: str, ns: dict[str, str]) -> str | None:
@@ -185,7 +220,7 @@ def _sign(indicator: str | None) -> Decimal:
         return Decimal(1)
     if indicator == "DBIT":
         return Decimal(-1)
-    raise StatementError(f"camt.053: CdtDbtInd {indicator!r} is neither CRDT nor DBIT")
+    raise StatementError(f"camt.053: CdtDbtInd {indicator!r} ist weder CRDT noch DBIT")
 
 
 def _amount(node: etree._Element | None, where: str) -> tuple[Decimal, str]:
@@ -198,13 +233,13 @@ def _amount(node: etree._Element | None, where: str) -> tuple[Decimal, str]:
     text = node.text if node is not None else None
     value = (text or "").strip()
     if not _CAMT_AMOUNT.fullmatch(value):
-        raise StatementError(f"camt.053: {where}: amount {text!r} is not a decimal number")
+        raise StatementError(f"camt.053: {where}: Betrag {text!r} ist keine Dezimalzahl")
     currency = node.get("Ccy", "").strip() if node is not None else ""
     if not _CURRENCY.fullmatch(currency):
-        raise StatementError(f"camt.053: {where}: currency {currency!r} is not an ISO 4217 code")
+        raise StatementError(f"camt.053: {where}: Währung {currency!r} ist kein ISO-4217-Code")
     amount = Decimal(value)
     if currency == EUR and amount != amount.quantize(CENT):
-        raise StatementError(f"camt.053: {where}: amount {text!r} has a fraction of a cent")
+        raise StatementError(f"camt.053: {where}: Betrag {text!r} hat Bruchteile eines Cents")
     return amount.quantize(CENT), currency
 
 
@@ -212,10 +247,12 @@ def _iso_date(text: str | None, where: str) -> date:
     found = _ISO_DATE.fullmatch((text or "").strip())
     try:
         if found:
-            return date(int(found[1]), int(found[2]), int(found[3]))
+            return _in_window(date(int(found[1]), int(found[2]), int(found[3])), where)
+    except StatementError:
+        raise
     except ValueError:
         pass
-    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD")
+    raise StatementError(f"{where}: Datum {text!r} ist kein Tag der Form JJJJ-MM-TT")
 
 
 def _csv_date(text: str, where: str) -> date:
@@ -223,12 +260,16 @@ def _csv_date(text: str, where: str) -> date:
     iso, german = _ISO_DATE.fullmatch(text), _GERMAN_DATE.fullmatch(text)
     try:
         if iso:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
+            return _in_window(date(int(iso[1]), int(iso[2]), int(iso[3])), where)
         if german:
-            return date(int(german[3]), int(german[2]), int(german[1]))
+            return _in_window(date(int(german[3]), int(german[2]), int(german[1])), where)
+    except StatementError:
+        raise
     except ValueError:
         pass
-    raise StatementError(f"{where}: date {text!r} is not a day as YYYY-MM-DD or DD.MM.YYYY")
+    raise StatementError(
+        f"{where}: Datum {text!r} ist kein Tag der Form JJJJ-MM-TT oder TT.MM.JJJJ"
+    )
 
 
 def _derived(kind: str, booked: str, amount: Decimal, text: str, seen: Counter[str]) -> str:
@@ -244,8 +285,12 @@ def _derived(kind: str, booked: str, amount: Decimal, text: str, seen: Counter[s
 def read_csv(data: bytes) -> Statement:
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise StatementError("CSV: not UTF-8") from None
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StatementError(
+            f"CSV Zeile {line}, Byte {exc.start + 1}: kein UTF-8 (Byte 0x{data[exc.start]:02x}); "
+            'bitte als "CSV UTF-8" speichern (einfaches "CSV" aus Excel ist Windows-1252)'
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";")
     try:
         # (line in the file where the record starts, record); blank lines are skipped
@@ -256,23 +301,38 @@ def read_csv(data: bytes) -> Statement:
                 rows.append((start, row))
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise StatementError(f"CSV line {reader.line_num}: {exc}") from None
+        raise StatementError(f"CSV Zeile {reader.line_num}: {exc}") from None
     if not rows:
-        raise StatementError("CSV: empty file")
+        raise StatementError("CSV: leere Datei")
     header = tuple(cell.strip().lower() for cell in rows[0][1])
     if header[: len(CSV_COLUMNS)] != CSV_COLUMNS:
-        raise StatementError(f"CSV: the first line must name the columns {';'.join(CSV_COLUMNS)}")
+        columns = ";".join(CSV_COLUMNS)
+        raise StatementError(f"CSV: die erste Zeile muss die Spalten {columns} nennen")
     entries = []
     seen: Counter[str] = Counter()
+    seen_before: Counter[str] = Counter()
     for number, row in rows[1:]:
         if len(row) < len(CSV_COLUMNS):
-            raise StatementError(f"CSV line {number}: expected {len(CSV_COLUMNS)} columns")
+            raise StatementError(
+                f"CSV Zeile {number}: {len(row)} Spalten, erwartet {len(CSV_COLUMNS)}"
+            )
+        if len(row) > len(header):
+            raise StatementError(
+                f"CSV Zeile {number}: {len(row)} Spalten, die erste Zeile nennt {len(header)} "
+                "(ein ';' in einem Text gehört in doppelte Anführungszeichen)"
+            )
+        if any("\x00" in cell for cell in row):
+            raise StatementError(f"CSV Zeile {number}: Steuerzeichen NUL im Text")
         booked, amount_text, remittance, payer = (cell.strip() for cell in row[:4])
-        booking_date = _csv_date(booked, f"CSV line {number}")
+        booking_date = _csv_date(booked, f"CSV Zeile {number}")
         amount = csv_amount(amount_text, number)
-        ref = _derived("csv", booking_date.isoformat(), amount, f"{remittance}|{payer}", seen)
+        day = booking_date.isoformat()
+        ref = _derived("csv", day, amount, remittance, seen)
+        former = _derived("csv", day, amount, f"{remittance}|{payer}", seen_before)
         entries.append(
-            BankEntry(CSV_ACCOUNT, ref, booking_date, amount, EUR, remittance, payer or None)
+            BankEntry(
+                CSV_ACCOUNT, ref, booking_date, amount, EUR, remittance, payer or None, (former,)
+            )
         )
     return Statement(file_format="csv", entries=entries)
 
@@ -289,8 +349,8 @@ def csv_amount(text: str, line: int) -> Decimal:
     """
     if not _CSV_AMOUNT.fullmatch(text):
         raise StatementError(
-            f"CSV line {line}: betrag {text!r} is not an amount of the form 1234.56, "
-            "1234,56 or 1.234,56"
+            f"CSV Zeile {line}: Betrag {text!r} ist kein Betrag der Form 1234.56, "
+            "1234,56 oder 1.234,56"
         )
     if "," in text:
         text = text.replace(".", "").replace(",", ".")

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.reconciling.asof import day_end, insurances_on, known_reports, valid_on
+from ingest.reconciling.corrections import reversals
 from ingest.reconciling.models import Payment
 from ingest.settings import ReconcileSettings
 from ingest.storing.models import (
@@ -226,11 +227,17 @@ def _at(
 
 
 def unmatched_payments(session: Session, as_of: date) -> list[Found]:
-    rows = session.scalars(
-        select(Payment)
-        .where(Payment.billing_office_id.is_(None), Payment.booking_date <= as_of)
-        .order_by(Payment.booking_date, Payment.id)
+    """Unmatched payments booked by ``as_of``, except credits reversed by a debit booked by then
+    and those debits (:mod:`ingest.reconciling.corrections`)."""
+    booked = list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.billing_office_id.is_(None), Payment.booking_date <= as_of)
+            .order_by(Payment.booking_date, Payment.id)
+        )
     )
+    reversed_ = reversals(booked)
+    rows = [p for p in booked if p.id not in reversed_]
     return [
         Found(
             "zahlung_unzugeordnet",

@@ -63,6 +63,7 @@ class Evaluation:
     versorgungspunkte: pl.DataFrame
     abgleich: pl.DataFrame
     aktive: pl.DataFrame  # not a table: the active persons, each once per member
+    run_day: date | None = None  # the day of the run whose findings are shown; None: no run
 
     def tables(self) -> dict[str, pl.DataFrame]:
         return {name: getattr(self, name) for name in SHEETS}
@@ -244,7 +245,9 @@ def missing_annual_frame(session: Session, run_id: int | None) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={name: pl.String for name in names}, orient="row")
 
 
-def points_frame(session: Session) -> pl.DataFrame:
+def points_frame(session: Session, as_of: date) -> pl.DataFrame:
+    """The points of the Jahresmeldungen valid on ``as_of`` (arrived by then, not cancelled by a
+    Storno that had arrived by then)."""
     office = _office_alias()
     query = (
         select(
@@ -264,7 +267,7 @@ def points_frame(session: Session) -> pl.DataFrame:
         .join(Person, Person.id == PensionPoints.person_id)
         .join(office, office.id == PensionPoints.billing_office_id)
         .join(Member, Member.id == office.member_id)
-        .where(Report.cancelled.is_(False))
+        .where(valid_on(as_of))
         .order_by(Member.number, office.number, Person.versicherungsnummer, PensionPoints.year)
     )
     schema: dict[str, pl.DataType] = {
@@ -293,8 +296,11 @@ def findings_frame(session: Session, run_id: int | None) -> pl.DataFrame:
     )
 
 
-def evaluate(session: Session, as_of: date, run_id: int | None) -> Evaluation:
-    """The fund-wide evaluation as of ``as_of`` with the findings of run ``run_id``."""
+def evaluate(
+    session: Session, as_of: date, run_id: int | None, run_day: date | None = None
+) -> Evaluation:
+    """The fund-wide evaluation as of ``as_of`` with the findings of run ``run_id`` (of the day
+    ``run_day``); everything else counts only what had arrived by ``as_of``."""
     relationships = _relationships(session, as_of)
     return Evaluation(
         as_of=as_of,
@@ -304,8 +310,9 @@ def evaluate(session: Session, as_of: date, run_id: int | None) -> Evaluation:
         aktive=active_frame(relationships),
         zahlungen=payments_frame(session, as_of),
         fehlende_jahresmeldungen=missing_annual_frame(session, run_id),
-        versorgungspunkte=points_frame(session),
+        versorgungspunkte=points_frame(session, as_of),
         abgleich=findings_frame(session, run_id),
+        run_day=run_day if run_id is not None else None,
     )
 
 

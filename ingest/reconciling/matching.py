@@ -22,6 +22,7 @@ PATTERN = re.compile(
 NO_PATTERN = "kein Verwendungszweck ZVK <Mitglied>/<Abrechnungsstelle> <JJJJ-MM>"
 AMBIGUOUS = "mehrere Monate oder Abrechnungsstellen im Verwendungszweck"
 DEBIT = "Belastung (keine Gutschrift)"
+ZERO_AMOUNT = "Betrag 0,00 (keine Zahlung)"
 BAD_MONTH = "ungültiger Monat im Verwendungszweck"
 UNKNOWN_OFFICE = "Mitglied oder Abrechnungsstelle unbekannt"
 FOREIGN_CURRENCY = "Währung {currency} statt EUR"
@@ -43,7 +44,9 @@ def match_remittance(text: str, amount: Decimal, currency: str = "EUR") -> Targe
     """
     if currency != "EUR":
         return FOREIGN_CURRENCY.format(currency=currency[:3] or "?")
-    if amount <= 0:
+    if amount == 0:
+        return ZERO_AMOUNT
+    if amount < 0:
         return DEBIT
     found = {
         (m["member"], m["office"], m["year"], m["month"]) for m in PATTERN.finditer(text or "")

@@ -120,7 +120,9 @@ def _known(session: Session, entry: BankEntry) -> bool:
     found = session.scalar(
         select(Payment.id).where(
             Payment.account == entry.account[:34],
-            Payment.bank_reference == entry.bank_reference[:120],
+            Payment.bank_reference.in_(
+                [ref[:120] for ref in (entry.bank_reference, *entry.former_references)]
+            ),
             Payment.booking_date == entry.booking_date,
             Payment.amount == entry.amount,
         )

@@ -128,8 +128,11 @@ def year_points(year: int, birth_date: date, periods: list[PeriodFigures]) -> Ye
     )
 
 
-def refresh_points(session: Session) -> tuple[int, int]:
-    """Bring the stored points in line with the committed Jahresmeldungen: (added, dropped)."""
+def refresh_points(session: Session) -> tuple[list[int], list[int]]:
+    """Bring the stored points in line with the committed Jahresmeldungen.
+
+    Returns the ids of the Jahresmeldungen whose points were added and of those whose points
+    were dropped."""
     dropped_ids = list(
         session.scalars(
             select(PensionPoints.report_id)
@@ -173,7 +176,7 @@ def refresh_points(session: Session) -> tuple[int, int]:
             )
         )
     session.flush()
-    return len(missing), len(dropped_ids)
+    return [row[0] for row in missing], dropped_ids
 
 
 def _periods_of(session: Session, report_ids: list[int]) -> dict[int, list[PeriodFigures]]:

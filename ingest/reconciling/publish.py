@@ -35,6 +35,7 @@ class Published:
     member: str | None  # None: the fund
     as_of: date
     folder: Path
+    run_day: date | None = None  # the day of the reconciliation run used; None: there was none
 
 
 def member_folder(settings: Settings, member: str) -> Path:
@@ -58,7 +59,7 @@ def build_reports(
         refresh_points(session)
     with sessions() as session:
         run = latest_run(session, on_or_before=as_of)
-        evaluation = evaluate(session, as_of, run.id if run else None)
+        evaluation = evaluate(session, as_of, run.id if run else None, run.as_of if run else None)
         registered = list(
             session.execute(select(Member.number, Member.name).order_by(Member.number))
         )
@@ -94,7 +95,7 @@ def _write(evaluation: Evaluation, target: Path, member: str | None) -> Publishe
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Published(member, evaluation.as_of, target)
+    return Published(member, evaluation.as_of, target, evaluation.run_day)
 
 
 def list_reports(settings: Settings, member: str | None = None) -> list[Published]:

@@ -54,6 +54,7 @@ class Chart:
     height: int
     ticks: tuple[float, ...] = ()
     colours: tuple[tuple[str, str], ...] = ()
+    xlabels: tuple[str, ...] = ()
 
 
 def german(value: Any) -> str:
@@ -71,18 +72,25 @@ def _whole(value: float, _position: int | None = None) -> str:
     return f"{round(value):,}".replace(",", ".")
 
 
+def _decimal(value: float, _position: int | None = None) -> str:
+    """An axis label with a decimal comma (``1,5``), without trailing zeros."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text.replace(".", ",")
+
+
 def _png(figure: Any, axes: Any, colours: dict[str, str]) -> Chart:
     low, high = axes.get_ylim()
     ticks = tuple(float(t) for t in axes.get_yticks() if low <= t <= high)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    xlabels = tuple(label.get_text() for label in axes.get_xticklabels())
     title = figure.get_label()
     plt.close(figure)
     data = buffer.getvalue()
     width = int.from_bytes(data[16:20], "big")
     height = int.from_bytes(data[20:24], "big")
     encoded = base64.b64encode(data).decode("ascii")
-    return Chart(title, encoded, width, height, ticks, tuple(colours.items()))
+    return Chart(title, encoded, width, height, ticks, tuple(colours.items()), xlabels)
 
 
 def _frame(title: str) -> tuple[Any, Any]:
@@ -160,6 +168,7 @@ def points_chart(versorgungspunkte: pl.DataFrame) -> Chart:
     axes.hist(values.cast(pl.Float64).to_list(), bins=20, color=BLUE)
     axes.set_title(f"Versorgungspunkte je Person im Jahr {latest}")
     axes.set_xlabel("Versorgungspunkte")
+    axes.xaxis.set_major_formatter(FuncFormatter(_decimal))
     axes.set_ylabel("Personen")
     return _png(figure, axes, {"Personen": BLUE})
 
@@ -191,12 +200,18 @@ def _cards(ev: Evaluation) -> list[dict[str, str]]:
     ]
 
 
-HIDDEN = frozenset({"stichtag", "lauf", "bezug"})  # in the CSV and XLSX, too wide for the page
-# The columns a clerk looks for first come first, so they never hide at the right edge.
+HIDDEN = frozenset({"stichtag", "lauf"})  # the same on every row: said in the header
+# The columns a clerk looks for first come first (who, then what), so they never hide at the
+# right edge; in the findings a column empty on every row is left out of the page.
 FIRST = {
-    "abgleich": ["art", "abrechnungsstelle", "zeitraum", "differenz", "soll", "ist"],
+    "abgleich": ["mitgliedsnummer", "abrechnungsstelle", "art", "zeitraum", "differenz", "soll"],
     "versorgungspunkte": ["versicherungsnummer", "familienname", "vorname", "jahr"],
 }
+DROP_EMPTY = frozenset({"abgleich"})
+# Short keys never break; long texts (a bank reference, a hint) may break anywhere instead of
+# widening the table past the page.
+KEYS = frozenset({"mitgliedsnummer", "abrechnungsstelle", "zeitraum", "monat", "jahr"})
+LONG = frozenset({"bezug", "hinweis"})
 SIGNED = frozenset({"differenz"})
 
 
@@ -207,19 +222,26 @@ def _table(name: str, title: str, frame: pl.DataFrame, member: str | None) -> di
         first.append("versorgungspunkte")
     order = first + [c for c in frame.columns if c not in first]
     frame = frame.select([c for c in order if c not in hidden])
+    if name in DROP_EMPTY and frame.height:
+        frame = frame.select(
+            [c for c in frame.columns if frame[c].cast(pl.String).fill_null("").ne("").any()]
+        )
     numeric = {c for c, t in frame.schema.items() if t.is_numeric() or isinstance(t, pl.Decimal)}
     rows = []
     for row in frame.head(HTML_ROWS).iter_rows(named=True):
         cells = []
         for column, raw in row.items():
             classes = ["num"] if column in numeric else []
+            classes += ["key"] if column in KEYS else ["long"] if column in LONG else []
             if column in SIGNED and raw is not None and raw != 0:
                 classes.append("neg" if raw < 0 else "pos")
             text = labels.value(column, german(raw))
             cells.append({"text": text, "class": " ".join(classes)})
         rows.append(cells)
     more = max(frame.height - HTML_ROWS, 0)
-    columns = [{"label": labels.column(c), "num": c in numeric} for c in frame.columns]
+    columns = [
+        {"label": labels.column(c), "num": c in numeric, "key": c in KEYS} for c in frame.columns
+    ]
     return {"id": name, "title": title, "columns": columns, "rows": rows, "more": more}
 
 
@@ -244,6 +266,7 @@ def render(ev: Evaluation) -> str:
         title=ev.title,
         member=ev.member,
         as_of=ev.as_of.strftime("%d.%m.%Y"),
+        run_day=ev.run_day.strftime("%d.%m.%Y") if ev.run_day else None,
         generated=datetime.now(BERLIN).strftime("%d.%m.%Y %H:%M"),
         cards=_cards(ev),
         charts=charts,

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.reconciling import lock
+from ingest.reconciling.asof import cancelled_by_day, known_reports
 from ingest.reconciling.checks import Found, annual_checks, monthly_checks, unmatched_payments
 from ingest.reconciling.ledger import ledger_checks
 from ingest.reconciling.models import ReconciliationFinding, ReconciliationRun
@@ -36,8 +37,9 @@ class RunSummary:
     as_of: date
     trigger: str
     findings: list[Found]
-    points_added: int = 0
-    points_dropped: int = 0
+    points_added: int = 0  # for Jahresmeldungen that had arrived by the day
+    points_dropped: int = 0  # for Jahresmeldungen cancelled by a Storno that had arrived by it
+    points_later: int = 0  # added or dropped for what arrived after the day (counted from then)
     by_member: dict[str, Counter[str]] = field(default_factory=dict)
 
     def counts(self) -> Counter[str]:
@@ -105,7 +107,10 @@ def _execute(
 ) -> RunSummary:
     with sessions.begin() as session:
         rematched = rematch(session)
-        added, dropped = refresh_points(session)
+        added_ids, dropped_ids = refresh_points(session)
+        added = _count_of(session, added_ids, known_reports(as_of))
+        dropped = _count_of(session, dropped_ids, cancelled_by_day(as_of))
+        later = len(added_ids) + len(dropped_ids) - added - dropped
     with sessions() as session:
         found = find_all(session, settings, as_of)
     with sessions.begin() as session:
@@ -130,7 +135,7 @@ def _execute(
         assert run is not None
         run.status, run.finished_at, run.findings = "done", datetime.now(UTC), len(found)
         _prune(session, run_id)
-    summary = RunSummary(run_id, as_of, trigger, found, added, dropped)
+    summary = RunSummary(run_id, as_of, trigger, found, added, dropped, later)
     for f in found:
         summary.by_member.setdefault(f.member or "-", Counter())[f.kind] += 1
     log.info(
@@ -143,6 +148,15 @@ def _execute(
         **{f"count_{kind}": n for kind, n in sorted(summary.counts().items())},
     )
     return summary
+
+
+def _count_of(session: Session, ids: list[int], known: Select[int]) -> int:
+    """How many of the report ``ids`` are among ``known``."""
+    count = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        count += len(list(session.scalars(known.where(known.selected_columns[0].in_(chunk)))))
+    return count
 
 
 def _prune(session: Session, newest: int) -> None:
