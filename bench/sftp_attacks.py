@@ -13,7 +13,10 @@ client until its protocol lies in its outbox. Every attack runs from its own loo
 - ``slots``: 66 TCP connections from one address that never speak, reopened when closed
   (at most 300 in all);
 - ``passwords``: three waves of 40 simultaneous wrong passwords for an account with a
-  password, from 40 addresses; the server's peak RSS is reported.
+  password, from 40 addresses; the server's peak RSS is reported;
+- ``poison``: the attacking sender's drop folder gets files whose names are no UTF-8, a name
+  with control characters, a 250-character symbolic link, a FIFO and a file with a second hard
+  link, each of which used to stop or disturb the worker.
 
     .venv/bin/python bench/sftp_attacks.py [--probes 3]
 
@@ -219,6 +222,28 @@ def passwords(port: int) -> Iterator[str]:
     yield "3 waves of 40 simultaneous wrong passwords (before the probes)"
 
 
+@contextlib.contextmanager
+def poison(home: Path) -> Iterator[str]:
+    inbox = home / "inbox" / ATTACKER
+    builder = FileBuilder(sender=ATTACKER)
+    builder.anmeldung(1)
+    data = builder.to_bytes()
+    for n in range(10):
+        with open(os.path.join(os.fsencode(inbox), b"gift-\xff\xfe-%d.xml" % n), "wb") as fh:
+            fh.write(data)
+    (inbox / "zeile\rueber\x1b[2J.xml").write_bytes(data)
+    (inbox / ("l" * 246 + ".xml")).symlink_to("/etc/passwd")
+    os.mkfifo(inbox / "rohr.xml")
+    (work_copy := inbox.parent / "verlinkt.xml").write_bytes(data)
+    os.link(work_copy, inbox / "verlinkt.xml")
+    outbox, deadline = home / "outbox" / ATTACKER, time.monotonic() + 30
+    answered = 0
+    while answered < 14 and time.monotonic() < deadline:  # the probes run once these are answered
+        time.sleep(0.2)
+        answered = len(list(outbox.glob("*.protokoll.xml"))) if outbox.exists() else 0
+    yield f"{answered} protocols for 10 names that are no UTF-8, control characters, a symlink, ..."
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -268,7 +293,9 @@ def main() -> None:
             "lockout": lockout,
             "slots": slots,
             "passwords": passwords,
+            "poison": lambda port: contextlib.nullcontext(""),  # needs the home: see below
         }
+        homes: dict[str, Path] = {}
         n = 0
         try:
             for name, attack in attacks.items():
@@ -276,7 +303,10 @@ def main() -> None:
                     continue
                 # A fresh home and server per attack: nothing one leaves behind meets the next.
                 home = make_home(work / name, prober_key, attacker_key)
+                homes[name] = home
                 lines_before = len(log.read_bytes().splitlines()) if log.exists() else 0
+                if name == "poison":
+                    attack = lambda port, home=home: poison(home)  # noqa: E731
                 with serving(home, log) as (server, port), attack(port) as what:
                     times = []
                     for _ in range(args.probes):
