@@ -3,6 +3,8 @@ tables (German column names and values), settings mistakes in the project's own 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import SENDER
 from zvk_inprocess import zvk_here
@@ -60,3 +62,34 @@ def test_deliveries_list_header_is_german(
         "Angenommen",
         "Abgewiesen",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        (
+            "ZVK_SFTP__PORT",
+            "99999",
+            "setting sftp.port: 99999 is out of range; allowed: 1 to 65535",
+        ),
+        ("ZVK_SFTP__PORT", "abc", "setting sftp.port: must be a whole number"),
+        ("ZVK_CHECKS__RATE_TOLERANCE", "-1", "setting checks.rate_tolerance: -1 is out of range"),
+        ("ZVK_INTAKE__RESCAN_SECONDS", "nan", "setting intake.rescan_seconds: must be a finite"),
+        ("ZVK_SFTP__PORTT", "22", "setting sftp.portt: there is no such setting"),
+        ("ZVK_SFTP__PORT", "١", "setting sftp.port: digits must be 0-9"),
+    ],
+)
+def test_a_settings_mistake_is_told_in_the_projects_words(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    value: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv(key, value)
+    done = zvk_here(capsys, tmp_path, "members", "list")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"zvk: {expected}"), done.stderr
+    for jargon in ("Input should", "not permitted", "Value error"):
+        assert jargon not in done.stderr

@@ -45,5 +45,5 @@ def test_serve_refuses_a_port_out_of_range(settings: Settings) -> None:
     done = serve(settings.home, ZVK_SFTP__PORT="99999")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "zvk: setting sftp.port: Input should be less than or equal to 65535"
+        "zvk: setting sftp.port: 99999 is out of range; allowed: 1 to 65535"
     )
