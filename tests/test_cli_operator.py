@@ -9,6 +9,7 @@ import pytest
 from conftest import SENDER
 from zvk_inprocess import zvk_here
 
+from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 
 LIST_COMMANDS = [
@@ -93,3 +94,40 @@ def test_a_settings_mistake_is_told_in_the_projects_words(
     assert done.stderr.startswith(f"zvk: {expected}"), done.stderr
     for jargon in ("Input should", "not permitted", "Value error"):
         assert jargon not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("members", "add", "100003", "--name", "", "--abrechnungsstelle", "001"),
+        ("members", "rename", "100001", "--name", ""),
+        ("senders", "add", "10000008", "--name", "", "--kind", "rechenzentrum"),
+        ("senders", "rename", SENDER, "--name", "  "),
+    ],
+    ids=" ".join,
+)
+def test_an_empty_name_gets_the_same_answer(
+    settings: Settings, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    done = zvk_here(capsys, settings.home, *command)
+    what = command[0].removesuffix("s")
+    assert (done.returncode, done.stderr) == (2, f"zvk: --name: {what} name is empty\n")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("ingest", "--sender", "６６６６７７７７", "{file}"),
+        ("deliveries", "list", "--sender", "٦٦٦٦٧٧٧٧"),
+    ],
+    ids=["ingest", "deliveries list"],
+)
+def test_a_sender_in_other_digits_is_named_as_such(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    builder = FileBuilder(file_number=1)
+    builder.anmeldung(1)
+    path = builder.write(tmp_path / "a.xml")
+    done = zvk_here(capsys, settings.home, *(str(path) if a == "{file}" else a for a in command))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "8 digits 0-9" in done.stderr, done.stderr

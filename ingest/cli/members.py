@@ -57,6 +57,7 @@ def members_rename(
 
     Example: zvk members rename 100001 --name "Stadt Musterhausen (Eigenbetrieb)"
     """
+    check_name(name, "--name: member")  # the same answer as `add` gives, before the database
     with sessions_of(ctx).begin() as session:
         member = rename_member(session, mitgliedsnummer, name)
         typer.echo(f"member {mitgliedsnummer}: name {member.name}")

@@ -208,6 +208,7 @@ def senders_rename(
 
     Example: zvk senders rename 66667777 --name "RZ Nord-West"
     """
+    check_name(name, "--name: sender")  # the same answer as `add` gives, before the database
     with sessions_of(ctx).begin() as session:
         sender = rename_sender(session, betriebsnummer, name)
         typer.echo(f"sender {betriebsnummer}: name {sender.name}")
