@@ -77,7 +77,10 @@ def test_serve_at_a_terminal_shows_only_the_reason(settings: Settings) -> None:
             seen += chunk
         assert process.wait(timeout=120) == 2
         os.close(primary)
-    terminal = seen.decode("utf-8", "replace").replace("\r\n", "\n").strip()
-    assert terminal == "zvk: the SFTP server cannot start: Address already in use", terminal
+    terminal = seen.decode("utf-8", "replace").replace("\r\n", "\n").strip().splitlines()
+    assert terminal == [
+        f"zvk serve: log lines go to {settings.home / 'logs' / 'zvk.log'}",
+        "zvk: the SFTP server cannot start: Address already in use",
+    ], terminal
     logged = (settings.home / "logs" / "zvk.log").read_text(encoding="utf-8")
     assert "cannot start" in logged

@@ -123,9 +123,13 @@ def serve(ctx: typer.Context) -> None:
 
     Example: ZVK_HOME=/srv/zvk zvk serve
     """
+    from ingest import logs
     from ingest.service import serve as run_service
 
     settings = settings_of(ctx)
+    log_file = logs.log_file_for_terminal(settings, service=True)
+    if log_file is not None:  # at a terminal: say where the log lines are
+        typer.echo(f"zvk serve: log lines go to {log_file}", err=True)
     run_service(settings)
 
 
