@@ -151,10 +151,12 @@ def log_file_for_terminal(settings: Settings, service: bool) -> Path | None:
 
     A command whose standard output is a terminal keeps the terminal for its own lines: its
     log lines go to ``<home>/logs/zvk.log`` (when the home exists; ``zvk check`` needs none).
-    The service (``zvk serve``, ``zvk worker``) and commands run by scripts log to standard
-    error, where a supervisor or the script collects them.
+    The service (``zvk serve``, ``zvk worker``) does the same when its standard error is a
+    terminal. Commands run by scripts and the service under a supervisor or in a container
+    (standard error not a terminal) log to standard error, where they are collected.
     """
-    if service or not sys.stdout.isatty() or not settings.home.is_dir():
+    at_terminal = sys.stderr.isatty() if service else sys.stdout.isatty()
+    if not at_terminal or not settings.home.is_dir():
         return None
     return settings.home / LOG_FILE
 

@@ -441,9 +441,9 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _HomeSettings(home=root, **overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(f"setting {where}: {first['msg']}") from None
+        from ingest.settings_words import in_own_words
+
+        raise ConfigurationError(in_own_words(Settings, exc.errors()[0])) from None
     except (OSError, ValueError) as exc:
         raise ConfigurationError(f"{toml}: {exc}") from None
     return Settings.model_validate(loaded.model_dump(by_alias=True))

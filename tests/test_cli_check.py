@@ -67,6 +67,7 @@ def test_several_files_in_xml_need_an_output_folder(
     written = sorted(out.iterdir())
     assert [p.name.split(".")[0] for p in written] == ["a", "b"]
     assert all(p.name.endswith(".protokoll.xml") for p in written)
+    assert all(p.name.count(".") == 3 for p in written)  # a.PRUEFUNG-….protokoll.xml
     assert result_and_codes(written[0].read_bytes()) == ("fehlerfrei", [])
     assert result_and_codes(written[1].read_bytes())[1] == ["ZVME088"]
     text = zvk("check", "--output-dir", str(tmp_path / "txt"), str(a), cwd=tmp_path)
@@ -92,9 +93,10 @@ def test_a_fifo_and_process_substitution(files: tuple[Path, Path], tmp_path: Pat
     writer.join(timeout=60)
     assert done.returncode == 1, done.stderr
     assert result_and_codes(done.stdout) == ("abgewiesen", ["ZVME088"])
-    substituted = zvk(bash_line=f"ZVK check <(cat {a})", cwd=tmp_path)
+    substituted = zvk(bash_line=f"ZVK check --format xml <(cat {a})", cwd=tmp_path)
     assert substituted.returncode == 0, substituted.stderr
     assert b"fehlerfrei" in substituted.stdout
+    assert b"<Dateiname>/dev/fd/" in substituted.stdout  # the path as given, not "63"
 
 
 @pytest.mark.parametrize(

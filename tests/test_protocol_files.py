@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import SENDER
 
-from ingest.answering.outbox import write_protocol
+from ingest.answering.outbox import protocol_stem, write_protocol
 from ingest.answering.protocol import validate_xml
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
@@ -36,8 +36,8 @@ def test_reprocessing_keeps_the_earlier_protocol(
     assert {k: after[k] for k in before} == before  # the first protocol is unchanged
     new = sorted(set(after) - set(before))
     assert new == [
-        f"monat.erneut-2.{first.delivery_id}.protokoll.txt",
-        f"monat.erneut-2.{first.delivery_id}.protokoll.xml",
+        f"monat.erneut-1.{first.delivery_id}.protokoll.txt",
+        f"monat.erneut-1.{first.delivery_id}.protokoll.xml",
     ]
     assert "erneut geprüft" in after[new[0]].decode()
     assert "erneut geprüft" not in before[earlier_xml.with_suffix(".txt").name].decode()
@@ -45,3 +45,13 @@ def test_reprocessing_keeps_the_earlier_protocol(
     # the same check written once more (a crash before the ledger noted it): no third protocol
     write_protocol(service.settings.outbox, service.verdict(first.delivery_id))
     assert sorted(p.name for p in outbox.iterdir()) == sorted(after)
+
+
+@pytest.mark.parametrize("run", [1, 2, 3, 11])
+def test_the_run_number_survives_the_file_name(run: int) -> None:
+    """The first re-check is ``erneut-1``; the name gives back the check it belongs to."""
+    from ingest.answering.outbox import _run_of
+
+    stem = protocol_stem("monat.xml", "20261128-093000-3F9A2C", run=run)
+    assert (".erneut-1." in stem) == (run == 2)
+    assert _run_of(f"{stem}.xml") == run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import zipfile
 from datetime import date
@@ -113,6 +114,8 @@ def test_reports_per_member_and_fund(
     assert (published[None].folder / "bericht.html").is_file()
 
     hostile = (published["100003"].folder / "bericht.html").read_text(encoding="utf-8")
+    made = r"Erstellt von zvk-ingest am \d\d\.\d\d\.\d{4} \d\d:\d\d \+0[12]:00\."
+    assert re.search(made, hostile), "the time of making has its offset"
     assert "<script" not in hostile
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Söhne" in hostile
 

@@ -45,5 +45,42 @@ def test_serve_refuses_a_port_out_of_range(settings: Settings) -> None:
     done = serve(settings.home, ZVK_SFTP__PORT="99999")
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "zvk: setting sftp.port: Input should be less than or equal to 65535"
+        "zvk: setting sftp.port: 99999 is out of range; allowed: 1 to 65535"
     )
+
+
+@pytest.mark.e2e
+def test_serve_at_a_terminal_shows_only_the_reason(settings: Settings) -> None:
+    """At a terminal the log lines go to <home>/logs/zvk.log: the terminal shows the one line
+    that says why the service cannot start, and nothing before it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        primary, secondary = os.openpty()
+        process = subprocess.Popen(
+            [*ZVK, "--home", str(settings.home), "serve"],
+            stdout=secondary,
+            stderr=secondary,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "ZVK_SFTP__ENABLED": "true", "ZVK_SFTP__PORT": str(port)},
+        )
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal is closed once the command has ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=120) == 2
+        os.close(primary)
+    terminal = seen.decode("utf-8", "replace").replace("\r\n", "\n").strip().splitlines()
+    assert terminal == [
+        f"zvk serve: log lines go to {settings.home / 'logs' / 'zvk.log'}",
+        "zvk: the SFTP server cannot start: Address already in use",
+    ], terminal
+    logged = (settings.home / "logs" / "zvk.log").read_text(encoding="utf-8")
+    assert "cannot start" in logged

@@ -293,7 +293,7 @@ def test_senders_cli_manages_keys_and_password(cli_home: Path, tmp_path: Path) -
     assert "ein langes Passwort" not in added.stdout + added.stderr
     assert zvk(cli_home, "senders", "add-key", SENDER, str(c)).returncode == 0
     listing = zvk(cli_home, "senders", "list").stdout
-    assert "3 key(s), password" in listing
+    assert "3 SSH-Schlüssel, Passwort gesetzt" in listing
     assert all(ssh_fingerprint(k) in listing for k in (a, b, c))
     removed = zvk(cli_home, "senders", "remove-key", SENDER, ssh_fingerprint(b))
     assert removed.returncode == 0, removed.stderr

@@ -20,14 +20,15 @@ MAX_STEM = 120  # leaves room for ".<LieferungsId>.protokoll.xml" within 255 byt
 def protocol_stem(filename: str, delivery_id: str, run: int = 1) -> str:
     """``<stem>.<LieferungsId>.protokoll`` where stem is the name without its last extension;
     the protocol of a later check of the same delivery (``zvk reprocess``) is
-    ``<stem>.erneut-<run>.<LieferungsId>.protokoll``.
+    ``<stem>.erneut-<n>.<LieferungsId>.protokoll``, where ``n`` counts the re-checks: the first
+    re-check (``run`` 2) is ``erneut-1``.
 
     Characters that are no good in a file name (control characters, separators, undecodable
     bytes) become ``_`` and long names are cut, so any delivered name gets its protocol.
     """
     stem = _UNSAFE.sub("_", Path(filename).stem).lstrip(".")
     stem = stem.encode("utf-8", "replace")[:MAX_STEM].decode("utf-8", "ignore")
-    again = f".erneut-{run}" if run > 1 else ""
+    again = f".erneut-{run - 1}" if run > 1 else ""
     return f"{stem or 'datei'}{again}.{delivery_id}.protokoll"
 
 
@@ -91,5 +92,6 @@ def _run_number(folder: Path, verdict: Verdict) -> int:
 
 
 def _run_of(name: str) -> int:
+    """The check a protocol's name belongs to: 1 for the first, 2 for ``erneut-1``, …"""
     found = re.search(r"\.erneut-(\d+)\.", name)
-    return int(found.group(1)) if found else 1
+    return int(found.group(1)) + 1 if found else 1

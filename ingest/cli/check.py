@@ -16,6 +16,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
+from ingest.answering.outbox import protocol_stem
 from ingest.answering.protocol import Verdict, to_text, to_xml
 from ingest.cli.main import app, fail, settings_of
 from ingest.pipeline import grade
@@ -48,7 +49,8 @@ def check(
         typer.Option(
             "--output-dir",
             help="Write one protocol per file into this folder "
-            "(<name>.<PruefungsId>.protokoll.xml or .txt) and print one line per file.",
+            "(<name without its last extension>.<PruefungsId>.protokoll.xml or .txt, as in "
+            "the outbox) and print one line per file.",
             file_okay=False,
             metavar="DIR",
         ),
@@ -94,7 +96,7 @@ def check(
             typer.echo(document, nl=False)
         else:
             suffix = "xml" if output_format == "xml" else "txt"
-            target = output_dir / f"{display}.{verdict.delivery_id}.protokoll.{suffix}"
+            target = output_dir / f"{protocol_stem(display, verdict.delivery_id)}.{suffix}"
             target.write_text(document, encoding="utf-8")
             typer.echo(f"{display}\t{verdict.result}\t{target}")
         if verdict.result not in OK_RESULTS:
@@ -129,10 +131,11 @@ def _checkable(name: str, settings: Settings) -> Iterator[tuple[Path, int, str, 
     if name != STDIN and stat.S_ISREG(path.stat().st_mode):
         yield path, path.stat().st_size, _sha256(path), path.name
         return
-    display = "stdin" if name == STDIN else path.name
+    # A descriptor's own name (63 of /dev/fd/63) says nothing: it is shown as given.
+    display = "stdin" if name == STDIN else name if path.name.isdigit() else path.name
     limit = settings.intake.max_file_bytes
     with tempfile.TemporaryDirectory(prefix="zvk-check-") as folder:
-        copy = Path(folder) / display
+        copy = Path(folder) / ("stdin" if name == STDIN else path.name)
         with contextlib.ExitStack() as stack:
             source: BinaryIO = (
                 sys.stdin.buffer if name == STDIN else stack.enter_context(path.open("rb"))

@@ -15,7 +15,7 @@ from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service
 from ingest.receiving.intake import NotARegularFile, require_regular_file
-from ingest.storing.registry import find_sender
+from ingest.storing.registry import check_sender_number, find_sender
 from ingest.validating.peek import peek_sender
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
@@ -85,6 +85,8 @@ def _senders_of(service: Service, files: list[Path], sender: str | None) -> list
     registered (or a file whose Absender cannot be read, without --sender) is a mistake in the
     command: exit status 2 and nothing processed, rather than some files committed first.
     """
+    if sender is not None:
+        check_sender_number(sender)  # 8 digits 0-9: other scripts' digits are named as such
     with service.sessions() as session:
         if sender is not None and find_sender(session, sender) is None:
             fail(f"--sender {sender} is not a registered sender (zvk senders list)")
@@ -121,9 +123,13 @@ def serve(ctx: typer.Context) -> None:
 
     Example: ZVK_HOME=/srv/zvk zvk serve
     """
+    from ingest import logs
     from ingest.service import serve as run_service
 
     settings = settings_of(ctx)
+    log_file = logs.log_file_for_terminal(settings, service=True)
+    if log_file is not None:  # at a terminal: say where the log lines are
+        typer.echo(f"zvk serve: log lines go to {log_file}", err=True)
     run_service(settings)
 
 

@@ -90,7 +90,7 @@ def deliveries_list(
             registered_sender(session, sender)
         rows = list(session.scalars(query))
     typer.echo(
-        "LieferungsId\tAbsender\tEingang\tDatei\tState\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
+        "LieferungsId\tAbsender\tEingang\tDatei\tZustand\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
     )
     for d in rows:
         typer.echo(

@@ -57,6 +57,7 @@ def members_rename(
 
     Example: zvk members rename 100001 --name "Stadt Musterhausen (Eigenbetrieb)"
     """
+    check_name(name, "--name: member")  # the same answer as `add` gives, before the database
     with sessions_of(ctx).begin() as session:
         member = rename_member(session, mitgliedsnummer, name)
         typer.echo(f"member {mitgliedsnummer}: name {member.name}")
@@ -68,12 +69,13 @@ def members_list(ctx: typer.Context) -> None:
 
     Example: zvk members list
     """
+    with sessions_of(ctx)() as session:  # opened first: a failure prints nothing on stdout
+        rows = list_members(session)
     typer.echo("Mitglied\tZustand\tAbrechnungsstellen\tName")
-    with sessions_of(ctx)() as session:
-        for member, offices in list_members(session):
-            numbers = ", ".join(o.number + ("" if o.active else " (inaktiv)") for o in offices)
-            state = "aktiv" if member.active else "inaktiv"
-            typer.echo(f"{member.number}\t{state}\t{numbers or '-'}\t{member.name}")
+    for member, offices in rows:
+        numbers = ", ".join(o.number + ("" if o.active else " (inaktiv)") for o in offices)
+        state = "aktiv" if member.active else "inaktiv"
+        typer.echo(f"{member.number}\t{state}\t{numbers or '-'}\t{member.name}")
 
 
 @members_app.command("deactivate")

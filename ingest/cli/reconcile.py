@@ -257,11 +257,12 @@ def reports_list(
 
     Example: zvk reports list --mitglied 100001
     """
-    if member is not None:
-        with sessions_of(ctx)() as session:
-            registered_member(session, member)
-    typer.echo("Mitglied\tStichtag\tOrdner")
     from ingest.reconciling.publish import list_reports
 
-    for p in list_reports(settings_of(ctx), member):
+    with sessions_of(ctx)() as session:  # opened first: a failure prints nothing on stdout
+        if member is not None:
+            registered_member(session, member)
+    reports = list_reports(settings_of(ctx), member)
+    typer.echo("Mitglied\tStichtag\tOrdner")
+    for p in reports:
         typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")

@@ -157,17 +157,19 @@ def senders_list(ctx: typer.Context) -> None:
 
     Example: zvk senders list
     """
-    with sessions_of(ctx)() as session:
-        for sender in list_senders(session):
-            keys = keys_of(session, sender.number)
-            password = "password" if has_password(session, sender.number) else "no password"
-            state = "active" if sender.active else "inactive"
-            typer.echo(
-                f"{sender.number}\t{sender.kind}\t{state}\t{len(keys)} key(s), {password}\t"
-                f"{sender.name}"
-            )
-            for key in keys:
-                typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
+    with sessions_of(ctx)() as session:  # read first: a failure prints nothing on stdout
+        rows = [
+            (s, keys_of(session, s.number), has_password(session, s.number))
+            for s in list_senders(session)
+        ]
+    for sender, keys, password in rows:
+        state = "aktiv" if sender.active else "inaktiv"
+        typer.echo(
+            f"{sender.number}\t{sender.kind}\t{state}\t{len(keys)} SSH-Schlüssel, "
+            f"Passwort {'gesetzt' if password else 'keins'}\t{sender.name}"
+        )
+        for key in keys:
+            typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
 
 
 @senders_app.command("show")
@@ -206,6 +208,7 @@ def senders_rename(
 
     Example: zvk senders rename 66667777 --name "RZ Nord-West"
     """
+    check_name(name, "--name: sender")  # the same answer as `add` gives, before the database
     with sessions_of(ctx).begin() as session:
         sender = rename_sender(session, betriebsnummer, name)
         typer.echo(f"sender {betriebsnummer}: name {sender.name}")

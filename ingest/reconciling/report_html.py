@@ -9,11 +9,10 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 import matplotlib
@@ -24,11 +23,11 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from ingest.localtime import local_german
 from ingest.reconciling import report_labels as labels
 from ingest.reconciling.evaluations import AGE_BANDS, OLDEST_BAND, Evaluation
 from ingest.reconciling.report_labels import GENDERS
 
-BERLIN = ZoneInfo("Europe/Berlin")
 HTML_ROWS = 200
 BLUE, ORANGE, GREEN, GREY, MUTED = "#1f5f99", "#e08a1e", "#3b8f5a", "#9aa5b1", "#5b6776"
 TABLES = (
@@ -267,7 +266,7 @@ def render(ev: Evaluation) -> str:
         member=ev.member,
         as_of=ev.as_of.strftime("%d.%m.%Y"),
         run_day=ev.run_day.strftime("%d.%m.%Y") if ev.run_day else None,
-        generated=datetime.now(BERLIN).strftime("%d.%m.%Y %H:%M"),
+        generated=local_german(datetime.now(UTC)),
         cards=_cards(ev),
         charts=charts,
         has_data=has_data,
