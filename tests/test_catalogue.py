@@ -51,7 +51,7 @@ def test_every_code_is_documented_with_its_message() -> None:
 
 
 def test_catalogue_matches_the_published_table() -> None:
-    """Every code of the binding table in spec/codes.md is catalogued with its severity and
+    """Every code of the binding published code table is catalogued with its severity and
     scope; codes added since (new checks get new codes) are not in that table."""
     spec = ROOT.parent / "shared" / "spec" / "codes.md"
     if not spec.exists():
