@@ -128,7 +128,8 @@ def test_only_current_algorithms_are_offered(start_server: StartServer, keys: Ke
 
 def test_a_weak_configured_cipher_stops_the_start(home: Path) -> None:
     """`sftp.ciphers` naming a cipher outside the current ones is a configuration mistake."""
-    env = {**os.environ, "ZVK_SFTP__CIPHERS": '["aes128-ctr","3des-cbc"]', "ZVK_SFTP__PORT": "0"}
+    port = str(free_port())  # never bound: the settings refuse the cipher first
+    env = {**os.environ, "ZVK_SFTP__CIPHERS": '["aes128-ctr","3des-cbc"]', "ZVK_SFTP__PORT": port}
     try:
         done = subprocess.run(
             [*ZVK, "--home", str(home), "serve"],
