@@ -106,6 +106,57 @@ class Catalogue:
         )
 
 
+class Findings:
+    """The one way findings are made: bound to where they are found, collected in order.
+
+    Made for a report (its Satz, MeldungsId and line are filled in), for the Vorlauf (``prefix``
+    ``"Vorlauf"`` is put before every field) or for the file; :meth:`add` makes a finding from the
+    catalogue and appends it to :attr:`items`.
+    """
+
+    __slots__ = ("catalogue", "items", "line", "meldungs_id", "prefix", "satz")
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        *,
+        satz: int | None = None,
+        meldungs_id: str | None = None,
+        line: int | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        self.catalogue = catalogue
+        self.satz = satz
+        self.meldungs_id = meldungs_id
+        self.line = line
+        self.prefix = prefix
+        self.items: list[Finding] = []
+
+    def add(
+        self,
+        code: str,
+        detail: str | None = None,
+        field: str | None = None,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        """Add the finding ``code`` with an optional detail, at ``field`` (and a line/column)."""
+        if field is not None and self.prefix is not None:
+            field = f"{self.prefix}/{field}"
+        self.items.append(
+            self.catalogue.finding(
+                code,
+                detail,
+                satz=self.satz,
+                meldungs_id=self.meldungs_id,
+                field=field,
+                line=self.line if line is None else line,
+                column=column,
+            )
+        )
+
+
 def parse_catalogue(data: dict[str, object]) -> Catalogue:
     """Build and check a catalogue from the parsed TOML; refuse anything malformed."""
     version = data.get("version")
