@@ -7,10 +7,11 @@ portal (the form says them). The checks ask the submission, never the file heade
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from ingest.validating.records import Header
+from ingest.localtime import BERLIN
+from ingest.validating.records import ALLOWED_BY_FILE_KIND, Header, ReportKind
 
 
 class Channel(StrEnum):
@@ -52,6 +53,43 @@ class Submission:
             file_kind=header.file_kind,
             period=header.period,
             sender=header.sender,
+        )
+
+    @classmethod
+    def of_report(
+        cls,
+        kind: ReportKind,
+        *,
+        received_at: datetime,
+        year: int | None = None,
+        month: str | None = None,
+        test: bool = False,
+        channel: Channel = Channel.PORTAL,
+        sender: str | None = None,
+    ) -> Submission:
+        """The submission of one report sent without a file (a form of the portal): the
+        Dateiart a file holding it would have, with its Zeitraum.
+
+        A Jahresmeldung names its ``year``; a Storno with a ``year`` is one of a Jahresmeldung.
+        Every other report is one of a Monatsmeldung for ``month`` (``YYYY-MM``; a
+        Monatsabrechnung passes its own Monat), by default the month of ``received_at`` in
+        the fund's time zone.
+        """
+        if kind == "Jahresmeldung" and year is None:
+            raise ValueError("a Jahresmeldung names its year")
+        if year is not None and kind in ALLOWED_BY_FILE_KIND["Jahresmeldung"]:
+            file_kind, period = "Jahresmeldung", f"{year:04d}"
+        else:
+            file_kind = "Monatsmeldung"
+            moment = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+            period = month or moment.astimezone(BERLIN).strftime("%Y-%m")
+        return cls(
+            received_at=received_at,
+            test=test,
+            channel=channel,
+            file_kind=file_kind,
+            period=period,
+            sender=sender,
         )
 
     @property
