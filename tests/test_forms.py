@@ -8,21 +8,19 @@ same findings (code, severity, Feld, message); lines, columns and the Satz belon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from form_helpers import PERSON_KINDS, VALID, WRONG_RVNR, head, period, same_both_ways
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from lxml import etree
 
-from ingest.samples.builder import FileBuilder, Node, make_rvnr
+from ingest.samples.builder import make_rvnr
 from ingest.settings import Settings, load_settings
-from ingest.validating.checker import FileCheck
-from ingest.validating.findings import Finding
 from ingest.validating.forms import (
     MAX_PERIODS,
     field_names,
@@ -35,135 +33,10 @@ from ingest.validating.records import ReportKind
 from ingest.validating.single import check_form
 from ingest.validating.submission import Channel, Submission
 
-BORN = date(1990, 5, 17)
-RVNR = make_rvnr("65", BORN, "M", 52)
-WRONG_RVNR = RVNR[:-1] + str((int(RVNR[-1]) + 1) % 10)
-PERSON = {
-    "Person/RVNR": RVNR,
-    "Person/Familienname": "Muster",
-    "Person/Vorname": "Erika",
-    "Person/Geburtsdatum": BORN.isoformat(),
-    "Person/Geschlecht": "W",
-}
-
-
-def _period(index: int, begin: str, end: str, pay: str, amount: str) -> dict[str, str]:
-    where = f"Abschnitt[{index}]"
-    return {
-        f"{where}/Beginn": begin,
-        f"{where}/Ende": end,
-        f"{where}/Buchungsschluessel": "011011",
-        f"{where}/Entgelt": pay,
-        f"{where}/Betrag": amount,
-    }
-
-
-def _head(meldungs_id: str) -> dict[str, str]:
-    return {"MeldungsId": meldungs_id, "Mitgliedsnummer": "100001", "Abrechnungsstelle": "001"}
-
-
-# A valid report of each kind, with the Zeitraum of the file it would stand in.
-VALID: dict[ReportKind, tuple[str, dict[str, str]]] = {
-    "Anmeldung": ("2026-10", {**_head("AN-1"), **PERSON, "Beginn": "2026-10-01"}),
-    "Abmeldung": (
-        "2026-10",
-        {
-            **_head("AB-1"),
-            **PERSON,
-            "Ende": "2026-10-31",
-            "Abmeldegrund": "13",
-            **_period(1, "2026-01-01", "2026-10-31", "25000.00", "400.00"),
-        },
-    ),
-    "Jahresmeldung": (
-        "2026",
-        {
-            **_head("JM-1"),
-            **PERSON,
-            **_period(1, "2026-01-01", "2026-06-30", "15000.00", "240.00"),
-            **_period(2, "2026-07-01", "2026-12-31", "15000.00", "240.00"),
-        },
-    ),
-    "Monatsabrechnung": (
-        "2026-10",
-        {
-            **_head("MA-1"),
-            "Monat": "2026-10",
-            "AnzahlVersicherte": "3",
-            "Entgelt": "30000.00",
-            "Umlage": "480.00",
-            "Zusatzbeitrag": "1458.00",
-            "Sanierungsgeld": "0.00",
-            "Gesamtbetrag": "1938.00",
-        },
-    ),
-    "Storno": ("2026-10", {**_head("ST-1"), "Bezug": "AN-0"}),
-}
-PERSON_KINDS: tuple[ReportKind, ...] = ("Anmeldung", "Abmeldung", "Jahresmeldung")
-
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return load_settings(tmp_path_factory.mktemp("forms") / "no-home")
-
-
-Described = tuple[str, str, str | None, str]
-
-
-def described(findings: list[Finding]) -> list[Described]:
-    return [(f.code, f.severity, f.field, f.message) for f in findings]
-
-
-def by_form(
-    kind: ReportKind, period: str, fields: Mapping[str, str | None], settings: Settings
-) -> list[Described]:
-    year = int(period) if len(period) == 4 else None
-    month = period if year is None else None
-    checked = check_form(
-        kind, fields, settings, received_at=datetime.now(UTC), year=year, month=month
-    )
-    return described(checked.findings)
-
-
-def by_file(
-    kind: ReportKind,
-    period: str,
-    fields: Mapping[str, str | None],
-    settings: Settings,
-    folder: Path,
-) -> list[Described]:
-    """The report's findings inside a Meldedatei of ``period``, written by the sample builder
-    (the fields in the order given, an empty one left out; an Abschnitt with no field given
-    before a later one is written empty)."""
-    kind_of_file = "Jahresmeldung" if len(period) == 4 else "Monatsmeldung"
-    builder = FileBuilder(kind=kind_of_file, period=period)
-    node = Node(kind)
-    for path, value in fields.items():
-        if not value:
-            continue
-        if path.startswith("Abschnitt["):
-            index = int(path[len("Abschnitt[") : path.index("]")])
-            while sum(c.name == "Abschnitt" for c in node.children) < index - 1:
-                node.add(Node("Abschnitt"))
-        node.set(path, value)
-    builder.reports.append(node)
-    path = folder / f"datei-{len(list(folder.iterdir()))}.xml"
-    builder.write(path)
-    outcome = FileCheck.without_database(path, settings).run()
-    return described([f for f in outcome.findings if f.satz == 1])
-
-
-def same_both_ways(
-    kind: ReportKind,
-    fields: Mapping[str, str | None],
-    settings: Settings,
-    folder: Path,
-    period: str | None = None,
-) -> list[Described]:
-    period = period or VALID[kind][0]
-    form = by_form(kind, period, fields, settings)
-    assert form == by_file(kind, period, fields, settings, folder)
-    return form
 
 
 @pytest.mark.parametrize("kind", list(VALID))
@@ -189,6 +62,7 @@ def test_a_wrong_rvnr_check_digit(kind: ReportKind, settings: Settings, tmp_path
         ("Jahresmeldung", "Abschnitt[2]/Beginn", "2026-7-1"),
         ("Monatsabrechnung", "Monat", "2026-13"),
         ("Storno", "Bezug", "AN 0"),
+        ("Storno", "MeldungsId", " ST-1"),  # a value is taken as typed, spaces included
     ],
 )
 def test_a_value_the_schema_refuses_is_a_zvda010_at_the_same_field(
@@ -231,8 +105,11 @@ def test_a_rule_finding_is_the_same_both_ways(
 
 
 @pytest.mark.parametrize("kind", PERSON_KINDS)
-def test_a_name_with_a_digit(kind: ReportKind, settings: Settings, tmp_path: Path) -> None:
-    fields = {**VALID[kind][1], "Person/Vorname": "Er1ka"}
+@pytest.mark.parametrize("name", ["Er1ka", "  "])
+def test_a_name_with_a_digit_or_only_spaces(
+    kind: ReportKind, name: str, settings: Settings, tmp_path: Path
+) -> None:
+    fields = {**VALID[kind][1], "Person/Vorname": name}
     found = same_both_ways(kind, fields, settings, tmp_path)
     assert [(code, feld) for code, _, feld, _ in found] == [("ZVME170", "Person/Vorname")]
 
@@ -253,7 +130,7 @@ def test_an_empty_abschnitt_between_two_is_named_at_its_position(
     """Abschnitt[2] left empty between [1] and [3]: the schema misses its first field there."""
     fields = {
         **VALID["Jahresmeldung"][1],
-        **_period(3, "2026-11-01", "2026-11-30", "100.00", "1.60"),
+        **period(3, "2026-11-01", "2026-11-30", "100.00", "1.60"),
     }
     fields = {k: ("" if k.startswith("Abschnitt[2]/") else v) for k, v in fields.items()}
     found = same_both_ways("Jahresmeldung", fields, settings, tmp_path)
@@ -377,9 +254,9 @@ _NAME = st.text(
         codec="utf-8",
         exclude_categories=("Cs", "Cc", "Cn"),
     )
-    | st.sampled_from("0<>&'\"\x85\x7f"),
+    | st.sampled_from("0<>&'\"\x85\x7f \t"),
     max_size=50,
-)
+) | st.sampled_from(["", " ", " Erika", "Muster "])
 _DAY = st.one_of(
     st.dates(date(2026, 1, 1), date(2026, 12, 31)), st.dates(date(1899, 6, 1), date(2031, 12, 31))
 ).map(date.isoformat)
@@ -390,7 +267,7 @@ _AMOUNT = st.decimals(Decimal("-50"), Decimal("60000"), places=2).map(str)
 def annual_fields(draw: st.DrawFn) -> dict[str, str]:
     born = draw(st.dates(date(1930, 1, 1), date(2012, 12, 31)))
     fields = {
-        **_head(draw(st.from_regex(r"[A-Za-z0-9._-]{1,36}", fullmatch=True))),
+        **head(draw(st.from_regex(r"[A-Za-z0-9._-]{1,36}", fullmatch=True))),
         "Person/RVNR": draw(
             st.sampled_from([make_rvnr("65", born, "M", 52), WRONG_RVNR, "6517083XJ003"])
         ),
