@@ -23,6 +23,8 @@ from ingest.samples.builder import make_rvnr
 from ingest.settings import Settings, load_settings
 from ingest.validating.forms import (
     MAX_PERIODS,
+    date_elements,
+    entered_dates,
     field_names,
     form_field,
     read_form,
@@ -211,6 +213,28 @@ def test_field_names_and_form_field() -> None:
     assert all(form_field(name) == name for kind in VALID for name in field_names(kind, 2))
     for feld in (None, "", "Abschnitt", "Person", "Vorlauf/Absender", "Abschnitt[2]", "Nichts"):
         assert form_field(feld) is None
+
+
+def test_dates_entered_the_german_way() -> None:
+    """TT.MM.JJJJ becomes the schema's date in the fields the schema types as dates; anything
+    else is left to the schema."""
+    assert date_elements() == {"Beginn", "Ende", "Geburtsdatum"}
+    typed = {
+        "Beginn": "01.10.2026",
+        "Abschnitt[1]/Ende": "31.12.2026",
+        "Person/Geburtsdatum": "1990-05-17",
+        "Person/Familienname": "01.10.2026",
+        "Ende": "1.10.2026",
+        "Monat": None,
+    }
+    assert entered_dates(typed) == {
+        **typed,
+        "Beginn": "2026-10-01",
+        "Abschnitt[1]/Ende": "2026-12-31",
+    }
+    fields = entered_dates({**VALID["Anmeldung"][1], "Person/Geburtsdatum": "30.02.1990"})
+    reading = read_form("Anmeldung", fields)
+    assert [(f.code, f.field) for f in reading.findings] == [("ZVDA010", "Person/Geburtsdatum")]
 
 
 @pytest.mark.parametrize("kind", list(VALID))

@@ -19,14 +19,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from lxml import etree
 
+from ingest.resources import schema_path
 from ingest.validating import extract
 from ingest.validating.findings import Catalogue, Finding, Findings, load_catalogue
 from ingest.validating.reader import NS, REPORT_LIMITS
 from ingest.validating.records import REPORT_KINDS, ReportData, ReportKind
-from ingest.validating.schema import validate_element
+from ingest.validating.schema import FILE_SCHEMA, validate_element
 
 PERSON, PERIOD = "Person", "Abschnitt"
 SATZ = 1  # a report sent alone is the first and only report of its delivery
@@ -37,6 +39,8 @@ _FIELD = re.compile(
     r"(?:(?P<group>Person|Abschnitt\[(?P<index>[1-9][0-9]{0,5})\])/)?(?P<name>[A-Za-z]+)"
 )
 _P = f"{{{NS}}}"
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+_GERMAN_DATE = re.compile(r"(?P<day>[0-9]{2})\.(?P<month>[0-9]{2})\.(?P<year>[0-9]{4})")
 
 
 def _layout(kind: ReportKind) -> tuple[str, ...]:
@@ -106,6 +110,30 @@ def form_field(feld: str | None) -> str | None:
     else:
         known = name in _group_children(PERIOD if match.group("index") else PERSON)
     return feld if known else None
+
+
+@cache
+def date_elements() -> frozenset[str]:
+    """The elements the schema types as a date (``DatumTyp``)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    tree = etree.parse(str(schema_path(FILE_SCHEMA)), parser)
+    return frozenset(
+        str(e.get("name")) for e in tree.iter(f"{_XS}element") if e.get("type") == "DatumTyp"
+    )
+
+
+def entered_dates(fields: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``fields`` with each date field entered as ``TT.MM.JJJJ`` written as the schema's
+    ``JJJJ-MM-TT`` (people type German dates); every other value stays as typed, for the
+    schema to judge."""
+    dates = date_elements()
+    converted: dict[str, str | None] = {}
+    for field, value in fields.items():
+        match = _GERMAN_DATE.fullmatch(value) if value else None
+        if match is not None and field.rsplit("/", 1)[-1] in dates:
+            value = f"{match['year']}-{match['month']}-{match['day']}"
+        converted[field] = value
+    return converted
 
 
 @dataclass(frozen=True, slots=True)
