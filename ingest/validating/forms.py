@@ -219,10 +219,9 @@ def _fill(
         try:
             child.text = value
         except ValueError:  # lxml refuses what XML 1.0 cannot hold; the element stays, empty
-            bad = next(c for c in value if not _xml_char(c))
-            unwritable[field] = (
-                f"{field}: das Zeichen U+{ord(bad):04X} kann in einer Meldung nicht stehen"
-            )
+            bad = next((c for c in value if not _xml_char(c)), None)
+            what = "ein Zeichen" if bad is None else f"das Zeichen U+{ord(bad):04X}"
+            unwritable[field] = f"{field}: {what} kann in einer Meldung nicht stehen"
 
 
 def _xml_char(char: str) -> bool:
