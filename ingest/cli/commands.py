@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ingest.answering.protocol import Verdict
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.context import fail, settings_of
 from ingest.cli.progressbar import progress_bar
 from ingest.errors import UsageError
 from ingest.home import initialise
@@ -17,6 +17,8 @@ from ingest.pipeline import Service
 from ingest.receiving.intake import NotARegularFile, require_regular_file
 from ingest.storing.registry import check_sender_number, find_sender
 from ingest.validating.peek import peek_sender
+
+app = typer.Typer()
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
