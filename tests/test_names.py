@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import structlog
-from conftest import SENDER
+from conftest import SENDER, wait_for
 from sqlalchemy import update
-from test_poison import codes_of, serving, wait_for
+from test_poison import codes_of, serving
 from zvk_inprocess import zvk_in
 
 from ingest.pipeline import Service
