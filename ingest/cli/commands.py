@@ -11,7 +11,6 @@ import typer
 from ingest.answering.protocol import Verdict
 from ingest.cli.context import fail, settings_of
 from ingest.cli.progressbar import progress_bar
-from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service
 from ingest.receiving.intake import NotARegularFile, require_regular_file
@@ -133,6 +132,3 @@ def serve(ctx: typer.Context) -> None:
     if log_file is not None:  # at a terminal: say where the log lines are
         typer.echo(f"zvk serve: log lines go to {log_file}", err=True)
     run_service(settings)
-
-
-__all__ = ["UsageError"]
