@@ -1,4 +1,4 @@
-"""Creating the home folder and opening an installation.
+"""The home folder: creating what is missing (``zvk init``), the senders' folders, the modes.
 
 The home holds personal data (delivered files, the database, protocols): it is the service
 user's alone. Folders are 0700, files 0600, archived originals 0400, whatever the umask.

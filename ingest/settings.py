@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import (
@@ -28,6 +25,8 @@ from pydantic_settings import (
 )
 
 from ingest.errors import ConfigurationError
+from ingest.settings_section import Section
+from ingest.settings_sftp import SftpSettings
 
 CONFIG_FILE = "zvk.toml"
 _MERKMAL = re.compile(r"[0-9]{2}")
@@ -35,42 +34,7 @@ _RATE_YEAR = re.compile(r"[0-9]{4}|default")
 DEFAULT_HOME = Path("~/.local/share/zvk")
 
 
-class _Section(BaseModel):
-    """A section of ``zvk.toml`` (``ZVK_<SECTION>__<KEY>``): a key it does not know is a
-    mistake, reported like a wrong value, never silently ignored (``[db] urll = …`` would
-    otherwise leave the service on SQLite)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _ascii_digits(cls, value: Any, info: ValidationInfo) -> Any:
-        """A number is written with the digits 0-9 only: Python's ``int`` and ``Decimal`` also
-        read other scripts' digits (Arabic-Indic, fullwidth …); a number setting refuses them."""
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and _numeric(field.annotation) and _foreign_digit(value):
-            raise ValueError("digits must be 0-9")
-        return value
-
-
-def _numeric(annotation: Any) -> bool:
-    if annotation in (int, float, Decimal):
-        return True
-    return any(_numeric(arg) for arg in getattr(annotation, "__args__", ()))
-
-
-def _foreign_digit(value: Any) -> bool:
-    """Whether a digit other than 0-9 stands anywhere in ``value`` (keys of tables too)."""
-    if isinstance(value, str):
-        return any(ch.isdigit() and not "0" <= ch <= "9" for ch in value)
-    if isinstance(value, dict):
-        return any(_foreign_digit(k) or _foreign_digit(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_foreign_digit(v) for v in value)
-    return False
-
-
-class DbSettings(_Section):
+class DbSettings(Section):
     url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the database; empty means SQLite at <home>/zvk.sqlite3.",
@@ -89,7 +53,7 @@ class DbSettings(_Section):
     )
 
 
-class IntakeSettings(_Section):
+class IntakeSettings(Section):
     max_file_bytes: int = Field(
         default=2 * 1024**3, ge=1, description="Largest file accepted (ZVDA005 above it)."
     )
@@ -121,7 +85,7 @@ class IntakeSettings(_Section):
     )
 
 
-class ChecksSettings(_Section):
+class ChecksSettings(Section):
     clock_skew_seconds: int = Field(
         default=300,
         ge=0,
@@ -167,121 +131,7 @@ class ChecksSettings(_Section):
         return rates
 
 
-class SftpSettings(_Section):
-    enabled: bool = Field(default=True, description="Start the SFTP server with `zvk serve`.")
-    host: str = Field(
-        default="127.0.0.1",
-        description="Address the SFTP server listens on; loopback unless configured otherwise "
-        "(`0.0.0.0` for every interface).",
-    )
-    port: int = Field(default=2222, ge=1, le=65535, description="Port of the SFTP server.")
-    max_file_bytes: int | None = Field(
-        default=None,
-        ge=1,
-        description="Largest upload over SFTP; empty means `intake.max_file_bytes`. The upload "
-        "is stopped with ZVDA005 the moment it grows past the limit.",
-    )
-    max_sessions_per_sender: int = Field(
-        default=4, ge=1, description="Concurrent SFTP connections one sender may hold."
-    )
-    max_connections: int = Field(
-        default=64,
-        ge=1,
-        description="Concurrent SFTP connections in all (logged in or not); more are closed at "
-        "once, so that a flood of connections cannot exhaust the server.",
-    )
-    max_channels_per_connection: int = Field(
-        default=2,
-        ge=1,
-        description="SSH sessions (channels) one connection may hold open at once; an SFTP "
-        "client needs one.",
-    )
-    max_handles_per_session: int = Field(
-        default=32,
-        ge=1,
-        description="Files and folders one SFTP session may hold open at once; more are refused "
-        "with an SFTP error and the session goes on.",
-    )
-    max_handles_per_sender: int = Field(
-        default=64,
-        ge=1,
-        description="Files and folders all sessions of one sender may hold open at once. All "
-        "senders together hold at most the process's descriptor limit less 256 and less two per "
-        "`max_connections`; `zvk serve` raises its descriptor limit to the hard limit at start.",
-    )
-    max_failed_logins: int = Field(
-        default=10,
-        ge=1,
-        description="Failed logins from one address, or for one account, within "
-        "`failure_window_seconds` that lead to a ban.",
-    )
-    failure_window_seconds: float = Field(
-        default=600.0,
-        gt=0,
-        allow_inf_nan=False,
-        description="Time over which failed logins are counted.",
-    )
-    ban_seconds: float = Field(
-        default=60.0,
-        ge=0,
-        allow_inf_nan=False,
-        description="Length of the first ban; each further ban doubles it.",
-    )
-    max_ban_seconds: float = Field(
-        default=3600.0, ge=0, allow_inf_nan=False, description="Longest ban."
-    )
-    max_password_checks: int = Field(
-        default=1,
-        ge=1,
-        description="Login passwords hashed at the same time (one argon2 check takes 64 MiB and "
-        "four threads); further password logins wait for a free check up to "
-        "`login_grace_seconds`.",
-    )
-    login_grace_seconds: float = Field(
-        default=10.0,
-        gt=0,
-        allow_inf_nan=False,
-        description="Time a client has to log in and open its SFTP session; a connection that "
-        "lets it pass counts as a failed login of its address.",
-    )
-    max_unauthenticated_per_address: int = Field(
-        default=8,
-        ge=1,
-        description="Connections from one address that have not yet opened an SFTP session; "
-        "more are closed at once, so that idle connections cannot take every slot.",
-    )
-    idle_timeout_seconds: float = Field(
-        default=600.0,
-        gt=0,
-        allow_inf_nan=False,
-        description="A logged-in connection without an SFTP request for this long is closed.",
-    )
-    window_bytes: int = Field(
-        default=8 * 1024**2,
-        ge=32 * 1024,
-        le=2**32 - 1,
-        description="SSH channel window the server grants (larger: fewer stalls, more memory).",
-    )
-    max_packet_bytes: int = Field(
-        default=256 * 1024,
-        ge=32 * 1024,
-        le=2**32 - 1,
-        description="Largest SSH packet the server accepts on a channel.",
-    )
-    ciphers: list[str] = Field(
-        default=[
-            "aes128-gcm@openssh.com",
-            "aes256-gcm@openssh.com",
-            "aes128-ctr",
-            "aes256-ctr",
-        ],
-        description="Ciphers offered, in the server's order (the client's preference decides "
-        "among them); GCM needs no separate MAC and is the fastest paramiko offers. Only "
-        "AES-GCM and AES-CTR may be named; anything else stops the start.",
-    )
-
-
-class ReconcileSettings(_Section):
+class ReconcileSettings(Section):
     """Payments, nightly reconciliation, pension points and evaluations (docs/reconciliation.md)."""
 
     enabled: bool = Field(
@@ -347,7 +197,7 @@ class ReconcileSettings(_Section):
     )
 
 
-class LogSettings(_Section):
+class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Lowest level written to the log."
     )

@@ -3,10 +3,12 @@ with ``ZVK_TEST_POSTGRES`` set to a server URL, on a fresh PostgreSQL database p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import secrets
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ingest.answering.protocol import Verdict, validate_xml
-from ingest.home import ensure_host_keys, initialise, sender_folders
+from ingest.home import ensure_host_keys, initialise, keep_private, sender_folders
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings, load_settings
@@ -154,18 +156,12 @@ def database_url(postgres_databases: _Databases | None) -> Iterator[str | None]:
         postgres_databases.drop(name)
 
 
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str | None, host_keys: Path) -> Settings:
-    """An initialised home with members 100001 (001, 002) and 100002 (001) and three senders."""
-    overrides = {"db": {"url": database_url}} if database_url else {}
-    s = load_settings(tmp_path / "home", **overrides)
+def _prepare_home(s: Settings, host_keys: Path) -> None:
+    """Initialise the home of ``s`` and register the fixture's members and senders."""
     give_host_keys(host_keys, s.keys)
     initialise(s)
-    if database_url:
-        # Processes started by a test (zvk serve, zvk worker) read the same database from the home.
-        with (s.home / "zvk.toml").open("a", encoding="utf-8") as config:
-            config.write(f'\n[db]\nurl = "{database_url}"\n')
-    with session_factory(make_engine(s)).begin() as session:
+    engine = make_engine(s)
+    with session_factory(engine).begin() as session:
         add_member(session, "100001", "Stadt Musterhausen", ["001", "002"])
         add_member(session, "100002", "Landkreis Beispiel", ["001"])
         add_sender(session, SENDER, "Rechenzentrum Nord", "rechenzentrum", [Grant("100001", None)])
@@ -173,8 +169,39 @@ def settings(tmp_path: Path, database_url: str | None, host_keys: Path) -> Setti
             session, MEMBER_SENDER, "Landkreis Beispiel", "mitglied", [Grant("100002", "001")]
         )
         add_sender(session, OTHER_SENDER, "Rechenzentrum Süd", "rechenzentrum", [])
+    engine.dispose()
     for number in (SENDER, MEMBER_SENDER, OTHER_SENDER):
         sender_folders(s, number)
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory, host_keys: Path) -> Path:
+    """The `settings` fixture's SQLite home, made once: each test gets a copy of it, which is
+    quicker than running the migrations and the registrations again."""
+    home = tmp_path_factory.mktemp("template") / "home"
+    s = load_settings(home)
+    _prepare_home(s, host_keys)
+    engine = make_engine(s)
+    with engine.connect() as connection:  # everything in the database file, nothing in the WAL
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return home
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, database_url: str | None, host_keys: Path, template_home: Path
+) -> Settings:
+    """An initialised home with members 100001 (001, 002) and 100002 (001) and three senders."""
+    if not database_url:
+        shutil.copytree(template_home, tmp_path / "home", symlinks=True)
+        keep_private()  # as `zvk init` leaves the process
+        return load_settings(tmp_path / "home")
+    s = load_settings(tmp_path / "home", db={"url": database_url})
+    _prepare_home(s, host_keys)
+    # Processes started by a test (zvk serve, zvk worker) read the same database from the home.
+    with (s.home / "zvk.toml").open("a", encoding="utf-8") as config:
+        config.write(f'\n[db]\nurl = "{database_url}"\n')
     return s
 
 
@@ -244,3 +271,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def free_port() -> int:
+    """A loopback port no socket is bound to at the moment of asking."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def taken_port() -> Iterator[int]:
+    """A loopback port that a listening socket holds until the block ends."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        yield int(taken.getsockname()[1])
+
+
+def wait_for(pattern: str, folder: Path, timeout: float = 30.0) -> Path:
+    """The first file in ``folder`` matching ``pattern``, waited for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"nothing matching {pattern} in {folder} after {timeout}s")

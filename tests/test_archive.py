@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SENDER
-from test_poison import codes_of, ledger, serving, wait_for
+from conftest import SENDER, wait_for
+from test_poison import codes_of, ledger, serving
 
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings

@@ -20,6 +20,7 @@ import pytest
 from rich.console import Console
 from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
+from zvk_inprocess import zvk_in
 
 from ingest.cli.progressbar import progress_bar
 from ingest.pipeline import Service
@@ -325,12 +326,7 @@ def test_generator_command_line_writes_a_valid_file(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    check = subprocess.run(
-        [sys.executable, "-m", "ingest", "check", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = zvk_in(None, "check", str(out))
     assert check.returncode == 0, check.stdout
     assert "20" in check.stdout
 
@@ -350,15 +346,7 @@ def test_progress_side_file_and_deliveries_show(service: Service, tmp_path: Path
     writer(250_000, 1000)
     now = read_progress(service.settings, delivery_id)
     assert now is not None and (now.reports, now.share) == (250_000, 0.25)
-    shown = subprocess.run(
-        [
-            *(sys.executable, "-m", "ingest", "--home", str(service.settings.home)),
-            *("deliveries", "show", delivery_id),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    shown = zvk_in(service.settings.home, "deliveries", "show", delivery_id)
     assert shown.returncode == 0, shown.stderr
     assert "Fortschritt:      250.000 Meldungen geprüft, 25 % der Datei gelesen" in shown.stdout
     verdict = service.process(delivery_id)

@@ -1,10 +1,10 @@
-"""The `zvk` command line as operators and scripts use it: real processes, real files."""
+"""The `zvk` command line as operators and scripts use it: real files, the real commands run
+in this process (``zvk_in``), and a real process where the console script itself is tested."""
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
 import sys
 from datetime import date
@@ -12,18 +12,22 @@ from pathlib import Path
 
 import pytest
 from conftest import give_host_keys
+from zvk_inprocess import Done, zvk_in
 
 from ingest.samples.builder import FileBuilder
 
 ZVK = [sys.executable, "-m", "ingest"]
 
 
-def zvk(
-    home: Path | None, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+def zvk(home: Path | None, *args: str, env: dict[str, str] | None = None) -> Done:
+    return zvk_in(home, *args, env=env)
+
+
+def zvk_process(home: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """``zvk`` as a real process: the console entry point, its exit status and its output."""
     prefix = ["--home", str(home)] if home else []
     return subprocess.run(
-        [*ZVK, *prefix, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+        [*ZVK, *prefix, *args], capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -129,7 +133,7 @@ def test_check_needs_no_home(tmp_path: Path) -> None:
     b.anmeldung(1)
     b.anmeldung(2).set("Person/RVNR", "15070649C102")
     path = b.write(tmp_path / "pruef.xml")
-    env = {**os.environ, "ZVK_HOME": str(tmp_path / "nowhere")}
+    env = {"ZVK_HOME": str(tmp_path / "nowhere")}
     text = zvk(None, "check", str(path), env=env)
     assert text.returncode == 1
     assert "ZVME088" in text.stdout and "teilweise_abgewiesen" in text.stdout
@@ -178,9 +182,10 @@ def test_user_mistakes_give_one_line_and_exit_2(home: Path, args: tuple[str, ...
 
 def test_uninitialised_home_and_bad_configuration(tmp_path: Path) -> None:
     """A home without `zvk init` and a broken setting are reported in one line, exit 2."""
-    done = zvk(tmp_path / "empty", "deliveries", "list")
+    done = zvk_process(tmp_path / "empty", "deliveries", "list")  # as the user meets it
     assert done.returncode == 2 and "zvk init" in done.stderr and "Traceback" not in done.stderr
-    env = {**os.environ, "ZVK_SFTP__PORT": "not-a-port"}
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    env = {"ZVK_SFTP__PORT": "not-a-port"}
     done = zvk(tmp_path / "empty", "deliveries", "list", env=env)
     assert done.returncode == 2 and "sftp.port" in done.stderr and "Traceback" not in done.stderr
     (tmp_path / "bad").mkdir()

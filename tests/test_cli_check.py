@@ -1,5 +1,8 @@
 """`zvk check` as a data center scripts it: several files, standard input, a FIFO, process
-substitution; each protocol XML stands on its own and is valid against protokoll-1.xsd."""
+substitution; each protocol XML stands on its own and is valid against protokoll-1.xsd.
+
+Standard input, a FIFO and process substitution are a real process's; the rest runs in this
+process (``zvk_in``)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from lxml import etree
+from zvk_inprocess import Done, zvk_in
 
 from ingest.answering.protocol import validate_xml
 from ingest.samples.builder import FileBuilder
@@ -29,6 +33,16 @@ def zvk(
     return subprocess.run(
         command, input=stdin, capture_output=True, env=env, cwd=cwd, timeout=120, check=False
     )
+
+
+def zvk_without_home(*args: str, cwd: Path) -> Done:
+    """``zvk ARGS…`` in this process, in ``cwd``, with ZVK_HOME naming a missing folder."""
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return zvk_in(None, *args, env={"ZVK_HOME": str(cwd / "no-home")})
+    finally:
+        os.chdir(previous)
 
 
 @pytest.fixture
@@ -53,13 +67,15 @@ def test_several_files_in_xml_need_an_output_folder(
 ) -> None:
     """Two XML documents back to back are no XML document: refused, and written one per file."""
     a, b = files
-    refused = zvk("check", "--format", "xml", str(a), str(b), cwd=tmp_path)
-    assert refused.returncode == 2 and b"--output-dir" in refused.stderr
-    assert refused.stdout == b""
+    refused = zvk_without_home("check", "--format", "xml", str(a), str(b), cwd=tmp_path)
+    assert refused.returncode == 2 and "--output-dir" in refused.stderr
+    assert refused.stdout == ""
     out = tmp_path / "protokolle"
-    done = zvk("check", "--format", "xml", "--output-dir", str(out), str(a), str(b), cwd=tmp_path)
+    done = zvk_without_home(
+        "check", "--format", "xml", "--output-dir", str(out), str(a), str(b), cwd=tmp_path
+    )
     assert done.returncode == 1, done.stderr
-    lines = done.stdout.decode().splitlines()
+    lines = done.stdout.splitlines()
     assert [line.split("\t")[:2] for line in lines] == [
         ["a.xml", "fehlerfrei"],
         ["b.xml", "abgewiesen"],
@@ -70,7 +86,7 @@ def test_several_files_in_xml_need_an_output_folder(
     assert all(p.name.count(".") == 3 for p in written)  # a.PRUEFUNG-….protokoll.xml
     assert result_and_codes(written[0].read_bytes()) == ("fehlerfrei", [])
     assert result_and_codes(written[1].read_bytes())[1] == ["ZVME088"]
-    text = zvk("check", "--output-dir", str(tmp_path / "txt"), str(a), cwd=tmp_path)
+    text = zvk_without_home("check", "--output-dir", str(tmp_path / "txt"), str(a), cwd=tmp_path)
     assert text.returncode == 0
     assert [p.suffix for p in (tmp_path / "txt").iterdir()] == [".txt"]
 
@@ -104,6 +120,6 @@ def test_a_fifo_and_process_substitution(files: tuple[Path, Path], tmp_path: Pat
     [("check", "nirgends.xml"), ("check", "."), ("check", "-", "-")],
 )
 def test_what_cannot_be_checked_is_named(tmp_path: Path, args: tuple[str, ...]) -> None:
-    done = zvk(*args, cwd=tmp_path, stdin=b"")
+    done = zvk_without_home(*args, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
-    assert b"Traceback" not in done.stderr and done.stderr.startswith(b"zvk: ")
+    assert "Traceback" not in done.stderr and done.stderr.startswith("zvk: ")

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 from conftest import Deliver
 from zvk_inprocess import zvk_here
 
-from ingest.cli.main import app, run
+from ingest.cli.main import command
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 
@@ -31,14 +30,7 @@ def _command_paths(command: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str
 
 
 def _all_commands() -> list[tuple[str, ...]]:
-    try:  # run() registers every command module on the app
-        sys.argv, argv = ["zvk", "--help"], sys.argv
-        run()
-    except SystemExit:
-        pass
-    finally:
-        sys.argv = argv
-    return _command_paths(typer.main.get_command(app))
+    return _command_paths(command())
 
 
 def test_there_are_commands_to_look_at() -> None:

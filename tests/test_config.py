@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
+
+from zvk_inprocess import zvk_in
 
 from ingest.cli.config import entries, reference
 from ingest.home import CONFIG_TEMPLATE
 from ingest.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-ZVK = [sys.executable, "-m", "ingest"]
 
 
 def test_docs_configuration_is_the_generated_reference() -> None:
@@ -51,14 +49,8 @@ def test_config_show_masks_the_password_and_follows_the_environment(tmp_path: Pa
     (tmp_path / "zvk.toml").write_text(
         '[db]\nurl = "postgresql+psycopg://zvk:geheim@db.example:5432/zvk"\n', encoding="utf-8"
     )
-    done = subprocess.run(
-        [*ZVK, "--home", str(tmp_path), "config", "show"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "ZVK_SFTP__PORT": "2022"},
-        timeout=60,
-        check=True,
-    )
+    done = zvk_in(tmp_path, "config", "show", env={"ZVK_SFTP__PORT": "2022"})
+    assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert "geheim" not in done.stdout
     assert shown["db"]["url"] == "postgresql+psycopg://zvk:***@db.example:5432/zvk"
@@ -75,14 +67,7 @@ def test_an_unknown_key_in_a_section_stops_the_command(tmp_path: Path) -> None:
         ("[log]\njson_output = false\n", {}),
     ):
         (tmp_path / "zvk.toml").write_text(toml, encoding="utf-8")
-        done = subprocess.run(
-            [*ZVK, "--home", str(tmp_path), "config", "show"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **env},
-            timeout=60,
-            check=False,
-        )
+        done = zvk_in(tmp_path, "config", "show", env=env)
         assert done.returncode == 2, (toml, env, done.stdout)
         key = "db.urll" if "urll" in toml else "sftp.prot" if env else "log.json_output"
         assert f"setting {key}:" in done.stderr and "Traceback" not in done.stderr

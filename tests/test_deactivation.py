@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SENDER, Deliver, codes
+from conftest import SENDER, Deliver, codes, wait_for
 from test_sftp_e2e import (  # noqa: F401  (fixtures)
     Keys,
     Server,
@@ -17,7 +17,6 @@ from test_sftp_e2e import (  # noqa: F401  (fixtures)
     protocol_fields,
     server,
     start_server,
-    wait_for,
 )
 from zvk_inprocess import zvk_here
 

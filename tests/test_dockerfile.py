@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+from conftest import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
@@ -44,16 +46,10 @@ def _run_against(port: int, banner: bytes | None) -> int:
         return subprocess.run(command, capture_output=True, timeout=30, check=False).returncode
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_health_check_wants_an_ssh_banner() -> None:
-    assert _run_against(_free_port(), b"SSH-2.0-paramiko\r\n") == 0
-    assert _run_against(_free_port(), b"HTTP/1.1 200 OK\r\n") != 0
-    closed = _free_port()
+    assert _run_against(free_port(), b"SSH-2.0-paramiko\r\n") == 0
+    assert _run_against(free_port(), b"HTTP/1.1 200 OK\r\n") != 0
+    closed = free_port()
     assert (
         subprocess.run(
             [p.replace("2222", str(closed)) for p in _healthcheck()], timeout=30, check=False

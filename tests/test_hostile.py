@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import assert_protocol_valid, codes
 from hostile import CORPUS, corpus
+from zvk_inprocess import zvk_in
 
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
@@ -57,14 +55,7 @@ def test_service_keeps_going_after_the_whole_corpus(service: Service, tmp_path: 
 def test_check_command_gives_the_same_codes(tmp_path: Path) -> None:
     """`zvk check` over the corpus prints each file's protocol with its code."""
     paths = [corpus_file(name, content, tmp_path) for name, (content, _c) in CASES]
-    done = subprocess.run(
-        [sys.executable, "-m", "ingest", "check", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "ZVK_HOME": str(tmp_path / "none")},
-    )
+    done = zvk_in(None, "check", *map(str, paths), env={"ZVK_HOME": str(tmp_path / "none")})
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     protocols = done.stdout.split("Verarbeitungsprotokoll der Zusatzversorgungskasse")[1:]

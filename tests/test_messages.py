@@ -4,14 +4,13 @@ wrong, and every amount as German money (``1.234,56 EUR``)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from conftest import codes
+from zvk_inprocess import zvk_in
 
 from ingest.answering.protocol import validate_xml
 from ingest.samples.builder import FileBuilder, period_node
@@ -19,7 +18,6 @@ from ingest.settings import load_settings
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import Finding, money
 
-ZVK = [sys.executable, "-m", "ingest"]
 # what libxml2's English looks like; none of it may reach a protocol
 ENGLISH = re.compile(
     r"Element '|[Ee]xpected|is not (?:a valid|accepted|an element)|facet|\blength\b"
@@ -192,14 +190,12 @@ def test_zvk_check_of_a_broken_file_shows_no_made_up_sender(tmp_path) -> None:
     XML protocol still carries the eight digits its schema asks for)."""
     path = tmp_path / "kaputt.xml"
     path.write_bytes(base().to_bytes()[:200])
-    text = subprocess.run([*ZVK, "check", str(path)], capture_output=True, text=True, check=False)
+    text = zvk_in(None, "check", str(path))
     assert text.returncode == 1, text.stderr
     assert "Absender:          unbekannt (Vorlauf nicht lesbar)" in text.stdout
     assert "00000000" not in text.stdout
-    xml = subprocess.run(
-        [*ZVK, "check", "--format", "xml", str(path)], capture_output=True, check=False
-    )
-    assert validate_xml(xml.stdout) == []
+    xml = zvk_in(None, "check", "--format", "xml", str(path))
+    assert validate_xml(xml.stdout.encode("utf-8")) == []
 
 
 def test_money() -> None:

@@ -5,8 +5,6 @@ correctly declared file with the same names passes."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,12 +13,11 @@ from conftest import codes
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
+from zvk_inprocess import zvk_in
 
 from ingest.samples.builder import FileBuilder
 from ingest.storing.models import Person
 from ingest.validating.mojibake import double_encoding
-
-ZVK = [sys.executable, "-m", "ingest"]
 
 
 def names_file() -> FileBuilder:
@@ -91,9 +88,7 @@ def test_zvk_check_finds_it(tmp_path: Path) -> None:
     """`zvk check` (no database) gives ZVME171 for the misdeclared file."""
     path = tmp_path / "falsch-deklariert.xml"
     path.write_bytes(declared_latin1(names_file()))
-    done = subprocess.run(
-        [*ZVK, "check", str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
+    done = zvk_in(None, "check", str(path))
     assert done.returncode == 1, done.stderr
     assert done.stdout.count("ZVME171") == 4
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import structlog
-from conftest import SENDER
+from conftest import SENDER, wait_for
 from sqlalchemy import update
-from test_poison import codes_of, serving, wait_for
+from test_poison import codes_of, serving
+from zvk_inprocess import zvk_in
 
 from ingest.pipeline import Service
 from ingest.receiving.dropfolder import DropFolderWatcher
@@ -20,8 +19,6 @@ from ingest.receiving.names import escaped_name, is_escaped, name_bytes, shown
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 from ingest.storing.models import Delivery
-
-ZVK = [sys.executable, "-m", "ingest"]
 
 
 def test_escaped_names_are_printable_and_give_back_the_bytes() -> None:
@@ -77,12 +74,12 @@ def test_a_carriage_return_in_a_name_cannot_overwrite_the_output(
         ("deliveries", "show", earlier.delivery_id),
         ("deliveries", "list"),
     ):
-        out = subprocess.run(
-            [*ZVK, "--home", str(settings.home), *args], capture_output=True, check=True
-        ).stdout  # bytes: a text stream would turn a carriage return into a newline
-        assert b"\r" not in out and b"\x1b" not in out
-    assert b"monat\\x0dGEFAELSCHT.xml" in out
-    assert b"alt\\x0d\\x1b[2Jneu.xml" in out
+        done = zvk_in(settings.home, *args)
+        assert done.returncode == 0, done.stderr
+        out = done.stdout  # as written: no text stream turns a carriage return into a newline
+        assert "\r" not in out and "\x1b" not in out
+    assert "monat\\x0dGEFAELSCHT.xml" in out
+    assert "alt\\x0d\\x1b[2Jneu.xml" in out
 
 
 def test_entries_that_stand_for_no_sender_are_named_once(settings: Settings) -> None:

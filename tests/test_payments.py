@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import ingest.cli.reconcile  # noqa: F401  (registers the commands)
 from ingest.cli.main import app
 from ingest.reconciling.bankfiles import StatementError, read_statement
 from ingest.reconciling.matching import (

@@ -5,29 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import MEMBER_SENDER, SENDER, Deliver
+from zvk_inprocess import Done, zvk_in
 
 from ingest.samples.builder import FileBuilder, PersonSeed
 from ingest.settings import Settings
 from ingest.storing.persons import name_key
 
-ZVK = [sys.executable, "-m", "ingest"]
 OWN = PersonSeed(3)
 OTHER = PersonSeed(4)
 
 
-def zvk(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ZVK, "--home", str(home), "persons", "search", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+def zvk(home: Path, *args: str) -> Done:
+    return zvk_in(home, "persons", "search", *args)
 
 
 def numbers(deliver: Deliver) -> dict[str, str]:

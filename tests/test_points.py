@@ -11,7 +11,6 @@ import pytest
 from conftest import Deliver
 from typer.testing import CliRunner
 
-import ingest.cli.reconcile  # noqa: F401  (registers the commands)
 from ingest.cli.main import app
 from ingest.reconciling.points import (
     PeriodFigures,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MEMBER_SENDER, SENDER
+from conftest import MEMBER_SENDER, SENDER, wait_for
 from lxml import etree
 from sqlalchemy import select
 
@@ -57,16 +57,6 @@ def poison_file(path: Path | bytes) -> None:
     builder.anmeldung(1)
     data_path = Path(os.fsdecode(path))
     builder.write(data_path)
-
-
-def wait_for(pattern: str, folder: Path, timeout: float = 30.0) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(folder.glob(pattern))
-        if found:
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"nothing matching {pattern} in {folder} after {timeout}s")
 
 
 def codes_of(protocol: Path) -> list[str]:

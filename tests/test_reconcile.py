@@ -13,7 +13,6 @@ from conftest import MEMBER_SENDER, SENDER, Deliver
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-import ingest.cli.reconcile  # noqa: F401  (registers the commands)
 from ingest.cli.main import app
 from ingest.reconciling.ledger import ledger_checks
 from ingest.reconciling.runs import run_reconciliation

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SENDER, Deliver
+from conftest import SENDER, Deliver, wait_for
 from sqlalchemy import select, update
 
 # The SFTP fixtures: the real `zvk serve` and the real OpenSSH client.
@@ -22,7 +22,6 @@ from test_sftp_e2e import (  # noqa: F401
     keys,
     server,
     start_server,
-    wait_for,
     zvk,
 )
 

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-import ingest.cli.reconcile  # noqa: F401  (registers the commands)
 from ingest.cli.main import app
 from ingest.reconciling import lock
 from ingest.reconciling.models import ReconciliationRun, RunLock

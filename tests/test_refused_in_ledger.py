@@ -20,18 +20,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SENDER
+from conftest import SENDER, wait_for
 from lxml import etree
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from test_poison import NS, codes_of, ledger, poison_file, serving, wait_for
+from test_poison import NS, codes_of, ledger, poison_file, serving
+from zvk_inprocess import zvk_in
 
 import ingest.pipeline
 from ingest.pipeline import Service
 from ingest.receiving import intake
 from ingest.settings import Settings
+from ingest.storing.db import make_engine, session_factory
+from ingest.storing.models import Delivery, DeliveryState
 
 pytestmark = pytest.mark.e2e
 ZVK = [sys.executable, "-m", "ingest"]
+FINAL = (DeliveryState.ANSWERED.value, DeliveryState.FAILED.value)
 
 
 def _symlink(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,9 +111,26 @@ KINDS: dict[str, tuple[Setup, str, bool]] = {
 
 
 def zvk(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """``zvk`` as a process of its own, which the stages this test breaks do not reach."""
     return subprocess.run(
         [*ZVK, "--home", str(settings.home), *args], capture_output=True, text=True, check=False
     )
+
+
+def answered_in_ledger(settings: Settings, timeout: float = 30.0) -> None:
+    """Wait until the ledger's one delivery has its protocol and its final state."""
+    engine = make_engine(settings)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_factory(engine)() as session:
+                rows = list(session.scalars(select(Delivery)))
+            if len(rows) == 1 and rows[0].protocol_path and rows[0].state in FINAL:
+                return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"no answered delivery in the ledger after {timeout}s")
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
@@ -119,7 +141,7 @@ def test_the_protocol_of_a_refused_file_names_a_delivery_of_the_ledger(
     with serving(settings, monkeypatch):
         setup(settings, tmp_path, monkeypatch)
         protocol = wait_for("gift.*.protokoll.xml", settings.outbox / SENDER)
-        time.sleep(0.5)  # the ledger's state after the protocol
+        answered_in_ledger(settings)
     assert codes_of(protocol) == [code]
     delivery_id = etree.parse(str(protocol)).findtext("p:LieferungsId", namespaces=NS)
     assert delivery_id
@@ -129,7 +151,7 @@ def test_the_protocol_of_a_refused_file_names_a_delivery_of_the_ledger(
     assert row.state == ("failed" if code == "ZVSY999" else "answered")
     assert not os.path.lexists(settings.inbox / SENDER / "gift.xml")
     assert list(settings.spool.glob("*.json")) == []
-    shown = zvk(settings, "deliveries", "show", delivery_id)
+    shown = zvk_in(settings.home, "deliveries", "show", delivery_id)
     assert shown.returncode == 0, shown.stderr
     assert code in shown.stdout
     if kept:
@@ -149,7 +171,7 @@ def test_a_quarantined_file_is_reprocessed_from_its_bytes(
     with serving(settings, monkeypatch):
         _archive_fails(settings, tmp_path, monkeypatch)
         wait_for("gift.*.protokoll.xml", settings.outbox / SENDER)
-        time.sleep(0.5)
+        answered_in_ledger(settings)
     [row] = ledger(settings)
     again = zvk(settings, "reprocess", row.delivery_id)
     assert again.returncode == 0, again.stderr
@@ -167,7 +189,7 @@ def test_a_refused_entry_that_is_no_regular_file_cannot_be_reprocessed(
     with serving(settings, monkeypatch):
         _symlink(settings, tmp_path, monkeypatch)
         wait_for("gift.*.protokoll.xml", settings.outbox / SENDER)
-        time.sleep(0.5)
+        answered_in_ledger(settings)
     [row] = ledger(settings)
     again = zvk(settings, "reprocess", row.delivery_id)
     assert again.returncode == 2

@@ -15,7 +15,6 @@ from conftest import SENDER, Deliver
 from test_reconcile import IN_TIME, arrived_on
 from typer.testing import CliRunner
 
-import ingest.cli.reconcile  # noqa: F401  (registers the commands)
 from ingest.cli.main import app
 from ingest.reconciling.payments import import_statement
 from ingest.reconciling.publish import Published, build_reports

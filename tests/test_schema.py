@@ -3,8 +3,6 @@ an index to go through, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 
 from alembic import command
@@ -12,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
+from zvk_inprocess import zvk_in
 
 import ingest.reconciling.models  # noqa: F401  (registers the reconciliation tables)
 from ingest.pipeline import Service
@@ -107,23 +106,11 @@ def test_the_migration_to_0004_keeps_every_row(service: Service, deliver: Delive
     assert before == (10, 5, 5)
     command.downgrade(config, "0003")  # leaves both heads before it: 0002 and 0003
     assert unique_constraints() == {("sender_number", "meldungs_id")}
-    home = str(service.settings.home)
-    refused = subprocess.run(
-        [sys.executable, "-m", "ingest", "--home", home, "deliveries", "list"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    home = service.settings.home
+    refused = zvk_in(home, "deliveries", "list")
     assert refused.returncode == 2
     assert "run `zvk init` to migrate" in refused.stderr and "0002, 0003" in refused.stderr
-    migrated = subprocess.run(
-        [sys.executable, "-m", "ingest", "--home", home, "init"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    migrated = zvk_in(home, "init")
     assert migrated.returncode == 0, migrated.stderr
     assert "database schema 0002, 0003 -> 0004" in migrated.stdout
     assert unique_constraints() == {("meldungs_id", "sender_number")}

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 from lxml import etree
 
 from ingest.samples.builder import FileBuilder
@@ -92,16 +93,6 @@ def server(home: Path) -> Iterator[subprocess.Popen[str]]:
             except subprocess.TimeoutExpired:
                 process.kill()
         log.close()
-
-
-def wait_for(pattern: str, folder: Path, timeout: float = 20.0) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(folder.glob(pattern))
-        if found:
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"nothing matching {pattern} in {folder} after {timeout}s")
 
 
 def result_of(protocol: Path) -> tuple[str, str]:

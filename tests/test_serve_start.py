@@ -4,12 +4,12 @@ with exit status 2 and one line naming the reason, never a traceback in a thread
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import taken_port
 
 from ingest.settings import Settings
 
@@ -29,10 +29,7 @@ def serve(home: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.e2e
 def test_serve_stops_when_the_sftp_port_is_taken(settings: Settings) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         done = serve(settings.home, ZVK_SFTP__ENABLED="true", ZVK_SFTP__PORT=str(port))
     assert done.returncode == 2, (done.stdout, done.stderr)
     last = done.stderr.strip().splitlines()[-1]
@@ -53,10 +50,7 @@ def test_serve_refuses_a_port_out_of_range(settings: Settings) -> None:
 def test_serve_at_a_terminal_shows_only_the_reason(settings: Settings) -> None:
     """At a terminal the log lines go to <home>/logs/zvk.log: the terminal shows the one line
     that says why the service cannot start, and nothing before it."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        port = taken.getsockname()[1]
+    with taken_port() as port:
         primary, secondary = os.openpty()
         process = subprocess.Popen(
             [*ZVK, "--home", str(settings.home), "serve"],

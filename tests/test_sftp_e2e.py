@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import give_host_keys
+from conftest import free_port, give_host_keys, wait_for
 from lxml import etree
 from sqlalchemy import select
 
@@ -95,12 +95,6 @@ def home(tmp_path: Path, database_url: str | None, keys: Keys, host_keys: Path) 
     for number in (SENDER, OTHER):
         sender_folders(settings, number)
     return home
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_ssh(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -201,16 +195,6 @@ def good_file(folder: Path, name: str = "monat.xml", persons: int = 1) -> Path:
     for n in range(1, persons + 1):
         builder.anmeldung(n)
     return builder.write(folder / name)
-
-
-def wait_for(pattern: str, folder: Path, timeout: float = 30.0) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(folder.glob(pattern))
-        if found:
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"nothing matching {pattern} in {folder} after {timeout}s")
 
 
 def protocol_fields(path: Path) -> dict[str, str]:

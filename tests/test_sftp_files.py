@@ -7,8 +7,6 @@ clients against a running server are in test_sftp_clients.py.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +15,7 @@ from conftest import SENDER
 from paramiko import SFTPAttributes
 from paramiko.sftp import SFTP_NO_SUCH_FILE, SFTP_OK
 from sqlalchemy import select
+from zvk_inprocess import zvk_in
 
 from ingest.errors import UsageError
 from ingest.pipeline import Service
@@ -309,14 +308,9 @@ def test_refused_delivery_cannot_be_reprocessed(settings: Settings, service: Ser
     delivery_id = record(service, queued(uploads)[0])
     with pytest.raises(UsageError):
         service.reset_for_rerun(delivery_id)
-    zvk = [sys.executable, "-m", "ingest", "--home", str(settings.home)]
-    shown = subprocess.run(
-        [*zvk, "deliveries", "show", delivery_id], capture_output=True, text=True, check=False
-    )
+    shown = zvk_in(settings.home, "deliveries", "show", delivery_id)
     assert shown.returncode == 0, shown.stderr
     assert "ZVDA005" in shown.stdout and "nichts aufbewahrt" in shown.stdout
-    again = subprocess.run(
-        [*zvk, "reprocess", delivery_id], capture_output=True, text=True, check=False
-    )
+    again = zvk_in(settings.home, "reprocess", delivery_id)
     assert again.returncode == 2
     assert "send the file again" in again.stderr and "Traceback" not in again.stderr

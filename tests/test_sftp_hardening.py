@@ -22,6 +22,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from conftest import free_port, wait_for
 from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
     OTHER,
     OTHER_PASSWORD,
@@ -30,13 +31,11 @@ from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
     Keys,
     Server,
     StartServer,
-    free_port,
     good_file,
     home,
     keys,
     ssh_options,
     start_server,
-    wait_for,
     wait_for_ssh,
 )
 from test_sftp_limits import connected

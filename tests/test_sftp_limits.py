@@ -13,6 +13,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
+from conftest import wait_for
 from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
     OTHER,
     OTHER_PASSWORD,
@@ -25,7 +26,6 @@ from test_sftp_e2e import (  # the fixtures are shared with the end-to-end tests
     protocol_fields,
     staged_files,
     start_server,
-    wait_for,
 )
 
 pytestmark = pytest.mark.e2e

@@ -14,7 +14,8 @@ from ingest.errors import UsageError
 from ingest.receiving.sftp_auth import LoginGuard, Seats, loggable
 from ingest.receiving.sftp_fs import resolve
 from ingest.receiving.sftp_uploads import Completed, Refused, Uploads
-from ingest.settings import Settings, SftpSettings
+from ingest.settings import Settings
+from ingest.settings_sftp import SftpSettings
 from ingest.storing.credentials import (
     PublicKey,
     SenderPassword,

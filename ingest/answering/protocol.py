@@ -146,8 +146,8 @@ def write_xml(verdict: Verdict, out: IO[bytes]) -> None:
             if value is not None:
                 attributes[attribute] = str(value)
         line(_child("Befund", finding.message, **attributes))
-    # One element for every Rueckmeldung, its attributes set anew each time (a protocol may
-    # carry a million of them; a new element each took 3.8 us, this 2.2 us).
+    # One element for every Rueckmeldung, its attributes set anew each time: a protocol may
+    # carry a million of them, and reusing one is cheaper than making each (docs/benchmarks.md).
     entry = etree.Element("Rueckmeldung", Satz="", MeldungsId="", Versicherungsnummer="")
     for assigned in verdict.assignments:
         entry.set("Satz", str(assigned.satz))

@@ -18,11 +18,13 @@ import typer
 
 from ingest.answering.outbox import protocol_stem
 from ingest.answering.protocol import Verdict, to_text, to_xml
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.context import fail, settings_of
 from ingest.pipeline import grade
 from ingest.settings import Settings
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import Catalogue, load_catalogue
+
+app = typer.Typer()
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
 STDIN = "-"

@@ -9,14 +9,15 @@ from typing import Annotated
 import typer
 
 from ingest.answering.protocol import Verdict
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.context import fail, settings_of
 from ingest.cli.progressbar import progress_bar
-from ingest.errors import UsageError
 from ingest.home import initialise
 from ingest.pipeline import Service
 from ingest.receiving.intake import NotARegularFile, require_regular_file
 from ingest.storing.registry import check_sender_number, find_sender
 from ingest.validating.peek import peek_sender
+
+app = typer.Typer()
 
 OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
@@ -131,6 +132,3 @@ def serve(ctx: typer.Context) -> None:
     if log_file is not None:  # at a terminal: say where the log lines are
         typer.echo(f"zvk serve: log lines go to {log_file}", err=True)
     run_service(settings)
-
-
-__all__ = ["UsageError"]

@@ -11,11 +11,10 @@ import typer
 from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
-from ingest.cli.main import app, settings_of
+from ingest.cli.context import settings_of
 from ingest.settings import Settings
 
-config_app = typer.Typer(help="The installation's settings.", no_args_is_help=True)
-app.add_typer(config_app, name="config")
+app = typer.Typer(help="The installation's settings.", no_args_is_help=True)
 
 HEADER = """\
 # Configuration
@@ -114,7 +113,7 @@ def _masked(settings: Settings) -> dict[str, Any]:
     return data
 
 
-@config_app.command("show")
+@app.command("show")
 def config_show(ctx: typer.Context) -> None:
     """The settings in effect for this home (file, environment, defaults), as JSON.
 
@@ -123,7 +122,7 @@ def config_show(ctx: typer.Context) -> None:
     typer.echo(json.dumps(_masked(settings_of(ctx)), indent=2, ensure_ascii=False))
 
 
-@config_app.command("reference")
+@app.command("reference")
 def config_reference() -> None:
     """Every setting with its environment variable, default and meaning (Markdown).
 

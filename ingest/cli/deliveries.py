@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.cli.context import fail, sessions_of, settings_of
 from ingest.localtime import local_text
 from ingest.progress import read_progress
 from ingest.receiving.names import shown
@@ -27,10 +27,8 @@ from ingest.storing.models import (
 from ingest.storing.refusals import NOT_ARCHIVED, is_quarantined
 from ingest.storing.registry import registered_sender
 
-deliveries_app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
-export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
-app.add_typer(deliveries_app, name="deliveries")
-app.add_typer(export_app, name="export")
+app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
+export_app = typer.Typer()  # zvk export meldungen
 
 STATES = tuple(s.value for s in DeliveryState)
 RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
@@ -53,7 +51,7 @@ EXPORT_COLUMNS = [
 ]
 
 
-@deliveries_app.command("list")
+@app.command("list")
 def deliveries_list(
     ctx: typer.Context,
     sender: Annotated[
@@ -101,7 +99,7 @@ def deliveries_list(
         )
 
 
-@deliveries_app.command("show")
+@app.command("show")
 def deliveries_show(
     ctx: typer.Context,
     lieferungs_id: Annotated[str, typer.Argument(help="The delivery's LieferungsId.")],

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, inspect, select
 
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.context import fail, settings_of
 from ingest.home import initialise, sender_folders
 from ingest.pipeline import Service
 from ingest.samples.demo_files import DEMO_MEMBER, DEMO_OFFICES, DEMO_SENDER, write_demo_files
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
-from ingest.storing.models import Delivery, Member, Sender
-from ingest.storing.registry import Grant, add_member, add_sender
+from ingest.storing.registry import Grant, add_member, add_sender, holds_fund_data
+
+app = typer.Typer()
 
 DEMO_MARKER = "zvk-demo.txt"
 
@@ -102,13 +102,7 @@ def _refuse_foreign_home(settings: Settings) -> None:
 def _database_holds_data(settings: Settings) -> bool:
     engine = make_engine(settings)
     try:
-        with engine.connect() as connection:
-            tables = set(inspect(connection).get_table_names())
-            return any(
-                (connection.scalar(select(func.count()).select_from(model)) or 0) > 0
-                for model in (Member, Sender, Delivery)
-                if model.__tablename__ in tables
-            )
+        return holds_fund_data(engine)
     finally:
         engine.dispose()
 

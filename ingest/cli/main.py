@@ -1,24 +1,62 @@
-"""The ``zvk`` command: thin commands over the library, one clean line for every mistake."""
+"""The ``zvk`` command assembled: every command module's Typer app added in one place.
+
+Importing ``app`` gives every command. A new command module owns its app
+(``app = typer.Typer(...)``) and is added here: a group with ``app.add_typer(module.app,
+name="…")``, top-level commands with ``app.add_typer(module.app)`` (no name).
+"""
 
 from __future__ import annotations
 
 import inspect
-import sys
-from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Any
 
 import typer
 import typer.main
-from sqlalchemy.orm import Session, sessionmaker
+from typer import _click  # the copy of click that typer carries and builds on
+from typer.core import TyperGroup
 
+from ingest.cli import (
+    check,
+    commands,
+    config,
+    deliveries,
+    demo,
+    members,
+    operations,
+    payments,
+    persons,
+    reconcile,
+    reports,
+    senders,
+    sftp,
+)
+from ingest.cli.context import root_options
 from ingest.errors import ZvkError
-from ingest.home import keep_private
-from ingest.settings import Settings, load_settings
-from ingest.storing.db import open_database, session_factory
+
+
+class ZvkGroup(TyperGroup):
+    """The root command: plain help throughout, and a library error as one line, status 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        plain_help(self)
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZvkError as exc:
+            typer.echo(f"zvk: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            typer.echo(f"zvk: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            raise typer.Exit(2) from None
+
 
 app = typer.Typer(
     name="zvk",
     help="zvk-ingest: receives, checks, commits and answers the report files of a pension fund.",
+    cls=ZvkGroup,
+    callback=root_options,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: rich panels rewrap the examples and show Python types
@@ -26,49 +64,27 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-SERVICE_COMMANDS = ("serve", "worker")
-HomeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--home",
-        help="Home folder of the installation (default: $ZVK_HOME, else ~/.local/share/zvk).",
-        show_default=False,
-    ),
-]
+# The commands at the top level, in the order `zvk --help` lists them.
+app.add_typer(check.app)  # check
+app.add_typer(commands.app)  # init, ingest, serve
+app.add_typer(demo.app)  # demo
+app.add_typer(operations.app)  # worker, reprocess
+app.add_typer(reconcile.app)  # reconcile
 
+export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
+export_app.add_typer(deliveries.export_app)  # meldungen
+export_app.add_typer(reconcile.export_app)  # abgleich, versorgungspunkte
 
-def settings_of(ctx: typer.Context) -> Settings:
-    """The settings, loaded once per invocation from the home named by --home or ZVK_HOME."""
-    root = ctx.find_root()
-    cached = root.meta.get("zvk.settings")
-    if cached is None:
-        cached = load_settings(root.meta.get("zvk.home"))
-        from ingest import logs
-
-        service = ctx.command.name in SERVICE_COMMANDS
-        logs.configure(cached, file=logs.log_file_for_terminal(cached, service))
-        root.meta["zvk.settings"] = cached
-    assert isinstance(cached, Settings)
-    return cached
-
-
-@app.callback()
-def main(ctx: typer.Context, home: HomeOption = None) -> None:
-    """Example: zvk --home /srv/zvk deliveries list --ergebnis abgewiesen"""
-    if home is not None and not home.strip():
-        fail("--home is empty: name the home folder")  # Path("") would be the working directory
-    keep_private()  # whatever a command creates in the home is the service user's alone
-    ctx.find_root().meta["zvk.home"] = Path(home) if home is not None else None
-
-
-def sessions_of(ctx: typer.Context) -> sessionmaker[Session]:
-    """Sessions on the installation's database (which `zvk init` must have prepared)."""
-    return session_factory(open_database(settings_of(ctx)))
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"zvk: {message}", err=True)
-    raise typer.Exit(2)
+# The groups, in the order `zvk --help` lists them.
+app.add_typer(config.app, name="config")
+app.add_typer(deliveries.app, name="deliveries")
+app.add_typer(export_app, name="export")
+app.add_typer(members.app, name="members")
+app.add_typer(persons.app, name="persons")
+app.add_typer(payments.app, name="payments")
+app.add_typer(reports.app, name="reports")
+app.add_typer(senders.app, name="senders")
+app.add_typer(sftp.app, name="sftp")
 
 
 def plain_help(command: Any) -> None:
@@ -104,29 +120,13 @@ def _keep_examples(text: str) -> str:
     )
 
 
-def run() -> None:
-    """Console entry point: library errors become one line and exit status 2."""
-    # Importing a command module registers its commands on `app`.
-    from ingest.cli import (  # noqa: F401
-        check,
-        commands,
-        config,
-        deliveries,
-        demo,
-        members,
-        operations,
-        persons,
-        reconcile,
-        senders,
-    )
+def command() -> ZvkGroup:
+    """The click command of ``zvk``, as the console script runs it."""
+    made = typer.main.get_command(app)
+    assert isinstance(made, ZvkGroup)
+    return made
 
-    command = typer.main.get_command(app)
-    plain_help(command)
-    try:
-        command(prog_name="zvk")
-    except ZvkError as exc:
-        typer.echo(f"zvk: {exc}", err=True)
-        sys.exit(2)
-    except OSError as exc:
-        typer.echo(f"zvk: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-        sys.exit(2)
+
+def run() -> None:
+    """Console entry point: parses ``sys.argv`` and exits with the command's status."""
+    command().main(prog_name="zvk")

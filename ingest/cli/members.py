@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ingest.cli.main import app, sessions_of
+from ingest.cli.context import sessions_of
 from ingest.storing.registry import (
     add_member,
     check_name,
@@ -15,17 +15,14 @@ from ingest.storing.registry import (
     set_member_active,
 )
 
-members_app = typer.Typer(
-    help="The fund's members and their billing offices.", no_args_is_help=True
-)
-app.add_typer(members_app, name="members")
+app = typer.Typer(help="The fund's members and their billing offices.", no_args_is_help=True)
 
 MemberNumber = Annotated[
     str, typer.Argument(help="6-digit Mitgliedsnummer.", metavar="MITGLIEDSNUMMER")
 ]
 
 
-@members_app.command("add")
+@app.command("add")
 def members_add(
     ctx: typer.Context,
     mitgliedsnummer: MemberNumber,
@@ -47,7 +44,7 @@ def members_add(
     typer.echo(f"member {mitgliedsnummer}: billing offices {', '.join(abrechnungsstelle)}")
 
 
-@members_app.command("rename")
+@app.command("rename")
 def members_rename(
     ctx: typer.Context,
     mitgliedsnummer: MemberNumber,
@@ -63,7 +60,7 @@ def members_rename(
         typer.echo(f"member {mitgliedsnummer}: name {member.name}")
 
 
-@members_app.command("list")
+@app.command("list")
 def members_list(ctx: typer.Context) -> None:
     """The members: number, state, billing offices (an inactive one marked), name.
 
@@ -78,7 +75,7 @@ def members_list(ctx: typer.Context) -> None:
         typer.echo(f"{member.number}\t{state}\t{numbers or '-'}\t{member.name}")
 
 
-@members_app.command("deactivate")
+@app.command("deactivate")
 def members_deactivate(ctx: typer.Context, mitgliedsnummer: MemberNumber) -> None:
     """Deactivate a member: reports for it are refused (ZVME100); its data stays.
 
@@ -89,7 +86,7 @@ def members_deactivate(ctx: typer.Context, mitgliedsnummer: MemberNumber) -> Non
     typer.echo(f"member {mitgliedsnummer}: inactive" + ("" if changed else " (already)"))
 
 
-@members_app.command("activate")
+@app.command("activate")
 def members_activate(ctx: typer.Context, mitgliedsnummer: MemberNumber) -> None:
     """Activate a deactivated member again.
 

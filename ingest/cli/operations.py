@@ -1,4 +1,4 @@
-"""Operators' maintenance commands: workers, re-runs, the quarantine, person search."""
+"""Operators' processing commands: ``zvk worker`` (an extra worker) and ``zvk reprocess``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.context import fail, settings_of
+
+app = typer.Typer()
 
 
 @app.command()

@@ -10,12 +10,11 @@ from typing import Annotated
 
 import typer
 
-from ingest.cli.main import app, fail, sessions_of
+from ingest.cli.context import fail, sessions_of
 from ingest.storing.persons import PersonHit, search_persons
 from ingest.validating.identifiers import rvnr_shaped
 
-persons_app = typer.Typer(help="Insured persons of the fund.", no_args_is_help=True)
-app.add_typer(persons_app, name="persons")
+app = typer.Typer(help="Insured persons of the fund.", no_args_is_help=True)
 
 FORMATS = ("text", "csv", "json")
 COLUMNS = [
@@ -85,7 +84,7 @@ def _text(hits: list[PersonHit]) -> str:
     return "\n".join(lines)
 
 
-@persons_app.command("search")
+@app.command("search")
 def persons_search(
     ctx: typer.Context,
     mitglied: Annotated[

@@ -1,4 +1,4 @@
-"""Payments, reconciliation, pension points, evaluations: thin commands over ingest.reconciling."""
+"""Reconciliation: ``zvk reconcile`` and its exports, ``zvk export abgleich|versorgungspunkte``."""
 
 from __future__ import annotations
 
@@ -11,21 +11,13 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from ingest.cli.deliveries import export_app
-from ingest.cli.main import app, fail, sessions_of, settings_of
-from ingest.reconciling.bankfiles import StatementError
+from ingest.cli.context import fail, sessions_of, settings_of
 from ingest.reconciling.exports import write_findings, write_points
-from ingest.reconciling.listing import payment_lines
 from ingest.reconciling.lock import LockBusy
-from ingest.reconciling.models import ReconciliationRun
-from ingest.reconciling.payments import import_statement
-from ingest.reconciling.runs import latest_run, run_reconciliation
-from ingest.storing.registry import registered_member
+from ingest.reconciling.runs import finished_run, latest_run, run_reconciliation
 
-payments_app = typer.Typer(help="Bank statements and the payments in them.", no_args_is_help=True)
-reports_app = typer.Typer(help="Evaluations and reports per member.", no_args_is_help=True)
-app.add_typer(payments_app, name="payments")
-app.add_typer(reports_app, name="reports")
+app = typer.Typer()  # zvk reconcile
+export_app = typer.Typer()  # zvk export abgleich, zvk export versorgungspunkte
 
 DateOption = Annotated[
     str | None,
@@ -37,7 +29,7 @@ OutputOption = Annotated[
 FormatOption = Annotated[str, typer.Option("--format", help="Only csv for now.")]
 
 
-def _day(text: str | None) -> date:
+def as_of_day(text: str | None) -> date:
     """The day given (YYYY-MM-DD, not after today in Europe/Berlin), else today."""
     today = datetime.now(ZoneInfo("Europe/Berlin")).date()
     if text is None:
@@ -49,64 +41,6 @@ def _day(text: str | None) -> date:
     if day > today:
         fail(f"--date {text}: a day after today ({today}) has not happened yet")
     return day
-
-
-@payments_app.command("import")
-def payments_import(
-    ctx: typer.Context,
-    files: Annotated[
-        list[Path],
-        typer.Argument(exists=True, dir_okay=False, readable=True, help="camt.053 or CSV files."),
-    ],
-) -> None:
-    """Import bank statements; an entry already booked is not booked again.
-
-    Prints one line per file: name, format, entries, new, already booked, matched, unmatched.
-    Exit status 1 when a file cannot be read (the others are imported all the same).
-
-    Example: zvk payments import kontoauszug-2026-10.xml korrekturen.csv
-    """
-    sessions = sessions_of(ctx)
-    worst = 0
-    for path in files:
-        try:
-            result = import_statement(sessions, path.read_bytes(), path.name)
-        except StatementError as exc:
-            typer.echo(f"zvk: {path}: {exc}", err=True)
-            worst = 1
-            continue
-        typer.echo(
-            f"{path.name}\t{result.file_format}\teintraege={result.entries} neu={result.booked} "
-            f"bereits_gebucht={result.duplicates} zugeordnet={result.matched} "
-            f"unzugeordnet={result.unmatched}"
-        )
-    raise typer.Exit(worst)
-
-
-@payments_app.command("list")
-def payments_list(
-    ctx: typer.Context,
-    unmatched: Annotated[
-        bool, typer.Option("--unzugeordnet", help="Only payments without member and month.")
-    ] = False,
-    limit: Annotated[
-        int, typer.Option("--limit", help="At most this many rows (1 or more).", metavar="N")
-    ] = 200,
-) -> None:
-    """The booked payments, newest booking first (operators clear the unmatched ones).
-
-    Tab-separated: Buchungstag, Betrag, Währung, Konto, Referenz, Mitglied, Abrechnungsstelle,
-    Monat, Auftraggeber, Verwendungszweck, Hinweis. Tabs, line breaks, backslashes and control
-    characters in a field are printed as escapes (\\t, \\n, \\xNN). A credit reversed by a
-    correcting debit, and that debit, are no longer unmatched.
-
-    Example: zvk payments list --unzugeordnet
-    """
-    if limit < 1:
-        fail(f"--limit {limit}: must be 1 or more")
-    with sessions_of(ctx)() as session:
-        for line in payment_lines(session, unmatched=unmatched, limit=limit):
-            typer.echo(line)
 
 
 @app.command()
@@ -123,7 +57,7 @@ def reconcile(
 
     Example: zvk reconcile --date 2027-03-01
     """
-    as_of = _day(day)
+    as_of = as_of_day(day)
     settings = settings_of(ctx)
     sessions = sessions_of(ctx)
     try:
@@ -186,8 +120,7 @@ def export_abgleich(
             if latest_run(session) is None:
                 fail("no finished reconciliation run yet (zvk reconcile)")
         else:
-            chosen = session.get(ReconciliationRun, run)
-            if chosen is None or chosen.status != "done":
+            if finished_run(session, run) is None:
                 fail(f"--lauf {run}: no finished reconciliation run with this number")
 
         def write(stream: TextIO) -> None:
@@ -215,54 +148,3 @@ def export_versorgungspunkte(
             write_points(session, stream)
 
         _export(output, write)
-
-
-@reports_app.command("build")
-def reports_build(
-    ctx: typer.Context,
-    day: DateOption = None,
-    member: Annotated[
-        list[str] | None,
-        typer.Option("--mitglied", help="Only this member (repeat).", metavar="MITGLIED"),
-    ] = None,
-) -> None:
-    """Write the evaluations (CSV, XLSX, HTML) per member and for the fund.
-
-    They use the findings of the latest reconciliation run (zvk reconcile).
-
-    Example: zvk reports build --date 2027-03-01 --mitglied 100001
-    """
-    as_of = _day(day)
-    sessions = sessions_of(ctx)
-    with sessions() as session:
-        for number in member or []:
-            registered_member(session, number)
-    from ingest.reconciling.publish import build_reports  # polars: only when needed
-
-    published = build_reports(settings_of(ctx), sessions, as_of, members=member or None)
-    for p in published:
-        typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")
-    if published and published[0].run_day is None:
-        typer.echo(f"Hinweis: kein Abgleichslauf bis zum {as_of}; Befunde fehlen (zvk reconcile).")
-
-
-@reports_app.command("list")
-def reports_list(
-    ctx: typer.Context,
-    member: Annotated[
-        str | None, typer.Option("--mitglied", help="Only this member.", metavar="MITGLIED")
-    ] = None,
-) -> None:
-    """The written reports, newest first: member (or Kasse), day, folder.
-
-    Example: zvk reports list --mitglied 100001
-    """
-    from ingest.reconciling.publish import list_reports
-
-    with sessions_of(ctx)() as session:  # opened first: a failure prints nothing on stdout
-        if member is not None:
-            registered_member(session, member)
-    reports = list_reports(settings_of(ctx), member)
-    typer.echo("Mitglied\tStichtag\tOrdner")
-    for p in reports:
-        typer.echo(f"{p.member or 'Kasse'}\t{p.as_of}\t{p.folder}")

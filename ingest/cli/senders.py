@@ -1,4 +1,4 @@
-"""Senders and their SFTP access: ``zvk senders …`` and ``zvk sftp fingerprint``."""
+"""Senders and their SFTP logins: ``zvk senders add|add-key|remove-key|list|show|rename|…``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ingest.cli.main import app, fail, sessions_of, settings_of
+from ingest.cli.context import fail, sessions_of, settings_of
 from ingest.home import sender_folders
 from ingest.storing.credentials import (
     PublicKey,
@@ -29,13 +29,10 @@ from ingest.storing.registry import (
     set_sender_active,
 )
 
-senders_app = typer.Typer(
+app = typer.Typer(
     help="Senders (data centers, members), what they may report, and their SFTP logins.",
     no_args_is_help=True,
 )
-sftp_app = typer.Typer(help="The SFTP server of `zvk serve`.", no_args_is_help=True)
-app.add_typer(senders_app, name="senders")
-app.add_typer(sftp_app, name="sftp")
 
 KeyFiles = Annotated[
     list[Path] | None,
@@ -67,7 +64,7 @@ def _read_password() -> str:
     return password
 
 
-@senders_app.command("add")
+@app.command("add")
 def senders_add(
     ctx: typer.Context,
     betriebsnummer: Annotated[str, typer.Argument(help="8-digit Betriebsnummer of the sender.")],
@@ -111,7 +108,7 @@ def senders_add(
         typer.echo(f"sender {betriebsnummer}: SFTP password set")
 
 
-@senders_app.command("add-key")
+@app.command("add-key")
 def senders_add_key(
     ctx: typer.Context,
     betriebsnummer: Annotated[str, typer.Argument(help="Betriebsnummer of the sender.")],
@@ -132,7 +129,7 @@ def senders_add_key(
             typer.echo(f"{key.fingerprint}\t{'added' if new else 'already there'}")
 
 
-@senders_app.command("remove-key")
+@app.command("remove-key")
 def senders_remove_key(
     ctx: typer.Context,
     betriebsnummer: Annotated[str, typer.Argument(help="Betriebsnummer of the sender.")],
@@ -151,7 +148,7 @@ def senders_remove_key(
     typer.echo(f"sender {betriebsnummer}: key {fingerprint} removed")
 
 
-@senders_app.command("list")
+@app.command("list")
 def senders_list(ctx: typer.Context) -> None:
     """The senders with their SFTP logins: one line each, then one line per SSH key.
 
@@ -172,7 +169,7 @@ def senders_list(ctx: typer.Context) -> None:
             typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
 
 
-@senders_app.command("show")
+@app.command("show")
 def senders_show(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
     """One sender: name, kind, state, what it may report for, its SSH keys and password.
 
@@ -198,7 +195,7 @@ def senders_show(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
         typer.echo(f"  {key.fingerprint}\t{key.key_type}\t{key.comment or ''}".rstrip())
 
 
-@senders_app.command("rename")
+@app.command("rename")
 def senders_rename(
     ctx: typer.Context,
     betriebsnummer: SenderNumber,
@@ -214,7 +211,7 @@ def senders_rename(
         typer.echo(f"sender {betriebsnummer}: name {sender.name}")
 
 
-@senders_app.command("deactivate")
+@app.command("deactivate")
 def senders_deactivate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
     """Deactivate a sender: its SFTP logins are refused, and files in its drop folder are
     answered with ZVVO021 (not admitted). Keys, password and grants stay.
@@ -226,7 +223,7 @@ def senders_deactivate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None
     typer.echo(f"sender {betriebsnummer}: inactive" + ("" if changed else " (already)"))
 
 
-@senders_app.command("activate")
+@app.command("activate")
 def senders_activate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
     """Activate a deactivated sender again.
 
@@ -235,15 +232,3 @@ def senders_activate(ctx: typer.Context, betriebsnummer: SenderNumber) -> None:
     with sessions_of(ctx).begin() as session:
         changed = set_sender_active(session, betriebsnummer, True)
     typer.echo(f"sender {betriebsnummer}: active" + ("" if changed else " (already)"))
-
-
-@sftp_app.command("fingerprint")
-def sftp_fingerprint(ctx: typer.Context) -> None:
-    """Print the host keys' fingerprints: give them to senders, so they can trust the server.
-
-    Example: zvk --home /srv/zvk sftp fingerprint
-    """
-    from ingest.receiving.sftp import fingerprints
-
-    for line in fingerprints(settings_of(ctx).keys):
-        typer.echo(line)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from ingest.settings import SftpSettings
+from ingest.settings_sftp import SftpSettings
 from ingest.storing.credentials import verify_password
 
 log = structlog.stdlib.get_logger("ingest.sftp")

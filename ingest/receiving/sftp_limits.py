@@ -20,7 +20,7 @@ from paramiko.sftp import CMD_OPEN, CMD_OPENDIR, SFTP_FAILURE
 
 from ingest.receiving.sftp_fs import TreeServer
 from ingest.receiving.sftp_handles import Refusal
-from ingest.settings import SftpSettings
+from ingest.settings_sftp import SftpSettings
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 

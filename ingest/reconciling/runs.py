@@ -174,3 +174,9 @@ def latest_run(session: Session, on_or_before: date | None = None) -> Reconcilia
         query = query.where(ReconciliationRun.as_of <= on_or_before)
     order = (ReconciliationRun.as_of.desc(), ReconciliationRun.id.desc())
     return session.scalar(query.order_by(*order).limit(1))
+
+
+def finished_run(session: Session, run_id: int) -> ReconciliationRun | None:
+    """The run numbered ``run_id`` if it finished; ``None`` for an unknown or unfinished one."""
+    run = session.get(ReconciliationRun, run_id)
+    return run if run is not None and run.status == "done" else None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from ingest.errors import UsageError
-from ingest.storing.models import Authorisation, BillingOffice, Member, Sender
+from ingest.storing.models import Authorisation, BillingOffice, Delivery, Member, Sender
 from ingest.validating.identifiers import betriebsnummer_valid
 
 SENDER_KINDS = ("rechenzentrum", "mitglied")
@@ -231,3 +231,14 @@ def sender_deactivated(session: Session, number: str) -> bool:
     """Whether ``number`` is a registered sender that has been deactivated."""
     active = session.scalar(select(Sender.active).where(Sender.number == number))
     return active is not None and not active
+
+
+def holds_fund_data(engine: Engine) -> bool:
+    """Whether the database holds any member, sender or delivery (an empty or new one: no)."""
+    with engine.connect() as connection:
+        tables = set(inspect(connection).get_table_names())
+        return any(
+            (connection.scalar(select(func.count()).select_from(model)) or 0) > 0
+            for model in (Member, Sender, Delivery)
+            if model.__tablename__ in tables
+        )
