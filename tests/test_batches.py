@@ -28,8 +28,8 @@ from ingest.samples.builder import FileBuilder, Node, PersonSeed, period_node
 from ingest.settings import Settings
 from ingest.storing import bulk
 from ingest.storing.db import Checkpoint, commit_without_checkpoint, make_engine, session_factory
-from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
 from ingest.storing.lookup_sql import Statistics
+from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
 from ingest.storing.view import StoredView
 from ingest.validating import checker
 from tests.conftest import SENDER, Deliver, codes

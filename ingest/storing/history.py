@@ -30,6 +30,8 @@ class StoredReport:
     cancelled: bool
     year: int | None
     month: str | None
+    begin: date | None = None
+    end: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,8 @@ def storno_target(
             Report.cancelled,
             Report.year,
             Report.month,
+            Report.begin,
+            Report.end,
         )
         .where(Report.meldungs_id == reference, Report.kind != "Storno")
         .order_by((Report.sender_number == sender_number).desc(), Report.id.desc())

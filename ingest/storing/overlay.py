@@ -89,6 +89,24 @@ class Overlay:
                 out[by_key[key]] = [(_date(b), _date(e) if e else None) for b, e in value]
         return out
 
+    def spans_at(self, office_id: int) -> dict[int, list[Span]]:
+        """The relationships at a billing office that the file changed, by person."""
+        suffix = f"/{office_id}"
+        rows = self._db.execute(
+            "SELECT key, value FROM kept WHERE kind = 'spans' AND key LIKE ?", (f"%{suffix}",)
+        )
+        found: dict[str, Any] = {key: json.loads(value) for key, value in rows}
+        for (kind, key), value in self._marked.items():
+            if kind == "spans" and key.endswith(suffix):
+                found[key] = value
+        return {
+            int(key.split("/")[0]): [
+                (_date(b), _date(e) if e else None) if isinstance(b, str) else (b, e)
+                for b, e in value
+            ]
+            for key, value in found.items()
+        }
+
     def leave(self, person_id: int, stored: list[Leave]) -> list[Leave]:
         """The person's parental-leave periods, with those of the file's earlier reports."""
         value = self.get("leave", [str(person_id)]).get(str(person_id))

@@ -38,6 +38,7 @@ class Remembering:
     _by_number: dict[str, Any]
     _spans: dict[tuple[int, int], list[Span]]
     _annual: dict[tuple[int, int], bool]
+    _provisional_reports: int  # the file's reports numbered while nothing is written: -1, …
 
     def spans_of(self, person_id: int, office_id: int) -> list[Span]:
         raise NotImplementedError
@@ -53,9 +54,12 @@ class Remembering:
         report = decision.report
         self._used[report.meldungs_id] = True
         overlay = self.overlay
+        pid, oid = decision.person_id, decision.office_id
         if overlay is not None:
             overlay.mark("used", report.meldungs_id, True)
-        pid, oid = decision.person_id, decision.office_id
+            if report.kind != "Storno":  # a later Storno may refer to it
+                self._provisional_reports -= 1
+                overlay.mark("report", report.meldungs_id, self._kept_report(decision))
         for change in decision.changes:
             if isinstance(change, NewPerson):
                 self._new_person(change)
@@ -91,6 +95,25 @@ class Remembering:
                 stored.extend((p.begin, p.end, p.children) for p in leave)
                 if overlay is not None:
                     overlay.mark("leave", str(pid), stored)
+
+    def _kept_report(self, decision: Decision) -> list[Any]:
+        """A report of the file as a Storno looks at it (see ``StoredView.storno_target``)."""
+        report = decision.report
+        month = report.statement.month if report.statement is not None else None
+        begin = report.begin
+        for change in decision.changes:
+            if isinstance(change, CloseRelationship):
+                begin = change.begin
+        return [
+            self._provisional_reports,
+            report.kind,
+            decision.office_id,
+            decision.person_id,
+            decision.year,
+            month,
+            begin,
+            report.end,
+        ]
 
     def _new_person(self, change: NewPerson) -> None:
         data = change.data

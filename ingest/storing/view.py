@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -26,17 +26,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from ingest.storing.bulk import IdAllocator
-from ingest.storing.history import (
-    StoredRelationship,
-    StoredReport,
-    has_dependants,
-    insured_count,
-    relationship_closed_by,
-    relationship_opened_by,
-    statement_exists,
-    stored_leave,
-    storno_target,
-)
+from ingest.storing.history import stored_leave
 from ingest.storing.lookup_sql import Statistics, keys_condition
 from ingest.storing.models import (
     Authorisation,
@@ -49,6 +39,7 @@ from ingest.storing.models import (
 )
 from ingest.storing.overlay import Overlay, Span, pair_key
 from ingest.storing.remember import Remembering
+from ingest.storing.view_history import HistoryLookups
 from ingest.validating.identifiers import make_versicherungsnummer
 from ingest.validating.records import PersonData, ReportData
 
@@ -70,7 +61,7 @@ class PersonRef:
 
 
 @dataclass
-class StoredView(Remembering):
+class StoredView(Remembering, HistoryLookups):
     """The stored state as one delivery of one sender sees it, inside its transaction.
 
     ``overlay``: where the file's changes are kept when they are not written (``None``: they are
@@ -87,6 +78,7 @@ class StoredView(Remembering):
     _grants: dict[int, bool] = field(default_factory=dict)
     _person_ids: IdAllocator = field(default_factory=lambda: IdAllocator(Person.__table__))  # type: ignore[arg-type]
     _provisional: int = 0  # persons numbered here while nothing is written: -1, -2, …
+    _provisional_reports: int = 0  # the file's reports likewise (see ``remember``)
     # What the current batch knows of the stored state plus what the file's earlier reports
     # changed: filled in bulk by ``prefetch``, else one key at a time.
     _used: dict[str, bool] = field(default_factory=dict)
@@ -355,40 +347,6 @@ class StoredView(Remembering):
             leave = self.overlay.leave(person_id, leave)
         self._leave[person_id] = leave
         return leave
-
-    def statement_exists(self, office_id: int, month: str) -> bool:
-        """An uncancelled Monatsabrechnung of the office for the month (the file's included)."""
-        if self.overlay is not None:
-            kept = self.overlay.get("statement", [f"{office_id}/{month}"])
-            if kept:
-                return bool(kept[f"{office_id}/{month}"])
-        return statement_exists(self.session, office_id, month)
-
-    def insured_count(self, office_id: int, month: str) -> int:
-        """The persons with a stored relationship at the office in the month."""
-        return insured_count(self.session, office_id, month)
-
-    def storno_target(self, reference: str, office_id: int) -> StoredReport | None:
-        """The stored report a Storno refers to, cancelled when the file cancelled it."""
-        target = storno_target(self.session, reference, self.sender_number, office_id)
-        overlay = self.overlay
-        if (
-            target is not None
-            and overlay is not None
-            and not target.cancelled
-            and overlay.get("cancelled", [str(target.id)])
-        ):
-            target = replace(target, cancelled=True)
-        return target
-
-    def relationship_opened_by(self, target: StoredReport) -> StoredRelationship | None:
-        return relationship_opened_by(self.session, target)
-
-    def relationship_closed_by(self, target: StoredReport) -> StoredRelationship | None:
-        return relationship_closed_by(self.session, target)
-
-    def has_dependants(self, relationship: StoredRelationship) -> bool:
-        return has_dependants(self.session, relationship)
 
     # -- new persons ----------------------------------------------------------------------
     def new_person_id(self) -> tuple[int, str]:
