@@ -51,9 +51,10 @@ class Applier:
             self._pending.write(self.session)
         self.view.forget_batch()
 
-    def before_decision(self, kind: str) -> None:
-        """A report of a rare kind reads the database directly: write the batch first."""
-        if kind in ORM_KINDS and self._pending:
+    def before_decision(self) -> None:
+        """A report of a rare kind (``ORM_KINDS``) is about to be decided: it reads the
+        database directly, so the batch is written first."""
+        if self._pending:
             self.write()
             self.session.expire_all()
 
@@ -88,6 +89,10 @@ class Applier:
                 assigned = 1
             elif isinstance(change, SetRvnr):
                 pending.rvnr_updates.append((change.person_id, change.rvnr))
+            elif isinstance(change, OpenRelationship):
+                pending.insurances.append(
+                    (decision.person_id, decision.office_id, day(change.begin), None, rid)
+                )
         pending.reports.append(
             (
                 rid,
@@ -124,11 +129,6 @@ class Applier:
                     p.children,
                 )
             )
-        for change in decision.changes:
-            if isinstance(change, OpenRelationship):
-                pending.insurances.append(
-                    (decision.person_id, decision.office_id, day(change.begin), None, rid)
-                )
 
     # -- the rare kinds: through the ORM, one flush each -----------------------------------
     def _apply_rare(self, decision: Decision) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ingest.storing.history import StoredRelationship, StoredReport
+from ingest.storing.overlay import Span
 from ingest.storing.view import Office, PersonRef, StoredView
 from ingest.validating.findings import Findings
 from ingest.validating.records import ReportData
@@ -26,6 +27,7 @@ class Case:
     findings: Findings
     office: Office | None = None
     person: PersonRef | None = None
+    year_spans: list[Span] | None = None  # a Jahresmeldung's relationships in the year
     target: StoredReport | None = None  # a Storno's report, once ZVME160 has passed
     relationship: StoredRelationship | None = None  # the relationship it opened, if any
 

@@ -22,7 +22,7 @@ from ingest.storing.decision import (
     SetRvnr,
 )
 from ingest.storing.overlay import Overlay, Span, pair_key
-from ingest.validating.records import StatementData
+from ingest.validating.records import PeriodData, StatementData
 
 PARENTAL_LEAVE = "28"
 
@@ -55,12 +55,13 @@ class Remembering:
         self._used[report.meldungs_id] = True
         overlay = self.overlay
         pid, oid = decision.person_id, decision.office_id
+        changes = decision.changes
         if overlay is not None:
             overlay.mark("used", report.meldungs_id, True)
             if report.kind != "Storno":  # a later Storno may refer to it
                 self._provisional_reports -= 1
                 overlay.mark("report", report.meldungs_id, self._kept_report(decision))
-        for change in decision.changes:
+        for change in changes:  # none for most Jahresmeldungen
             if isinstance(change, NewPerson):
                 self._new_person(change)
                 if oid is not None:
@@ -89,12 +90,16 @@ class Remembering:
             if overlay is not None:
                 overlay.mark("annual", pair_key((pid, oid)), True)
         if pid is not None and report.kind in ("Jahresmeldung", "Abmeldung"):
-            leave = [p for p in report.periods if p.booking_key[2:4] == PARENTAL_LEAVE]
-            if leave:
-                stored = self.leave_of(pid)
-                stored.extend((p.begin, p.end, p.children) for p in leave)
-                if overlay is not None:
-                    overlay.mark("leave", str(pid), stored)
+            for period in report.periods:  # a plain loop: rarely any (hot path)
+                if period.booking_key[2:4] == PARENTAL_LEAVE:
+                    self._remember_leave(pid, report.periods)
+                    break
+
+    def _remember_leave(self, pid: int, periods: tuple[PeriodData, ...]) -> None:
+        stored = self.leave_of(pid)
+        stored.extend((p.begin, p.end, p.children) for p in periods if p.merkmal == PARENTAL_LEAVE)
+        if self.overlay is not None:
+            self.overlay.mark("leave", str(pid), stored)
 
     def _kept_report(self, decision: Decision) -> list[Any]:
         """A report of the file as a Storno looks at it (see ``StoredView.storno_target``)."""

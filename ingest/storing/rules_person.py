@@ -88,17 +88,22 @@ def relationship_to_close(case: Case) -> None:
 
 
 def spans_in_year(case: Case) -> list[Span]:
-    """The person's relationships at the office that overlap the file's year."""
+    """The person's relationships at the office that overlap the file's year (worked out once
+    per report: three rules ask)."""
+    spans = case.year_spans
+    if spans is not None:
+        return spans
     bounds = case.view.year_bounds
     person = case.person
     if person is None or bounds is None:
         return []
     first, last = bounds
-    return [
+    spans = case.year_spans = [
         (begin, end)
         for begin, end in case.view.spans_of(person.id, case.office_id)
         if begin <= last and (end is None or end >= first)
     ]
+    return spans
 
 
 @rule("ZVME141", Scope.STORED)
@@ -132,7 +137,9 @@ def periods_inside_relationship(case: Case) -> None:
             if period.begin < relationship[0] or period.end > report.end:
                 case.findings.add("ZVVA110", None, f"{period.where}/Beginn")
         return
-    spans = spans_in_year(case)
+    spans = case.year_spans
+    if spans is None:
+        spans = spans_in_year(case)
     for period in report.periods:
         if not (_covering(spans, period.begin) and _covering(spans, period.end)):
             case.findings.add("ZVVA110", None, f"{period.where}/Beginn")
@@ -142,7 +149,11 @@ def periods_inside_relationship(case: Case) -> None:
 def no_month_without_period(case: Case) -> None:
     """A Jahresmeldung: no whole month of the relationship between its Abschnitte is missing
     (a hint)."""
-    gap = month_gap(case.report.periods, spans_in_year(case))
+    periods = case.report.periods
+    if len(periods) < 2:
+        return  # nothing lies between the first and the last
+    spans = case.year_spans
+    gap = month_gap(periods, spans_in_year(case) if spans is None else spans)
     if gap:
         case.findings.add("ZVVA090", gap, "Abschnitt")
 
@@ -154,10 +165,11 @@ def parental_leave_within_limit(case: Case) -> None:
     person = case.person
     assert person is not None
     periods = case.report.periods
-    if not any(p.booking_key[2:4] == PARENTAL_LEAVE for p in periods):
-        return
-    if leave_exceeded(case.view.leave_of(person.id), periods):
-        case.findings.add("ZVVA061", None, "Abschnitt")
+    for period in periods:  # a plain loop: any() over a generator costs more (hot path)
+        if period.booking_key[2:4] == PARENTAL_LEAVE:
+            if leave_exceeded(case.view.leave_of(person.id), periods):
+                case.findings.add("ZVVA061", None, "Abschnitt")
+            return
 
 
 def _covering(spans: Iterable[Span], day: date) -> bool:

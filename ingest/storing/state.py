@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from ingest.storing.apply import Applier
+from ingest.storing.apply import ORM_KINDS, Applier
 from ingest.storing.decide import decide
 from ingest.storing.models import Sender
 from ingest.storing.overlay import Overlay
@@ -85,8 +85,8 @@ class StoredChecks:
         if view is None:
             return []
         applier = self.applier
-        if applier is not None:
-            applier.before_decision(report.kind)
+        if applier is not None and report.kind in ORM_KINDS:
+            applier.before_decision()
         decision = decide(view, self.catalogue, report, earlier)
         if decision.accepted:
             view.remember(decision)
