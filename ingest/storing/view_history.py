@@ -8,9 +8,10 @@ A report of the file that a later Storno may refer to is kept in the overlay wit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from ingest.storing.history import (
     statement_exists,
     storno_target,
 )
+from ingest.storing.lookup_sql import keys_condition
 from ingest.storing.models import Insurance
 from ingest.storing.overlay import Overlay, Span
 from ingest.validating.moments import month_bounds
@@ -37,7 +39,12 @@ class HistoryLookups:
     sender_number: str
     overlay: Overlay | None
 
+    _postgres: bool
+
     def spans_of(self, person_id: int, office_id: int) -> list[Span]:
+        raise NotImplementedError
+
+    def _lookup(self, statement: Any, values: Sequence[Any]) -> Any:
         raise NotImplementedError
 
     def statement_exists(self, office_id: int, month: str) -> bool:
@@ -61,14 +68,12 @@ class HistoryLookups:
             return (end is None or end >= first) and (after is None or begin < after)
 
         stored = sorted(p for p in changed if p > 0)
+        statement = select(Insurance.person_id, Insurance.begin, Insurance.end).where(
+            Insurance.billing_office_id == office_id,
+            keys_condition(Insurance.person_id, self._postgres),
+        )
         counted = {
-            pid
-            for pid, begin, end in self.session.execute(
-                select(Insurance.person_id, Insurance.begin, Insurance.end).where(
-                    Insurance.billing_office_id == office_id, Insurance.person_id.in_(stored)
-                )
-            )
-            if overlaps(begin, end)
+            pid for pid, begin, end in self._lookup(statement, stored) if overlaps(begin, end)
         }
         now = sum(1 for spans in changed.values() if any(overlaps(b, e) for b, e in spans))
         return count - len(counted) + now
