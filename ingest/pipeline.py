@@ -2,6 +2,12 @@
 
 ``Service`` ties the stages together for every entry point (drop folder, ``zvk ingest``, SFTP).
 Findings are collected as data; only failures of the service itself raise.
+
+A delivery is checked and applied in one transaction, which also records its result in the
+ledger. Its reports are decided by reading and applied as they are accepted; a test delivery and
+a file whose Vorlauf is refused before the first report are decided only and write no report row.
+A file found wrong only at its end (the Nachlauf's counts or sums, XML broken after the reports)
+is the one case that applied reports and rolls them back with its transaction.
 """
 
 from __future__ import annotations
@@ -440,7 +446,9 @@ class Service:
             ).run()
             file_rejected = any(f.rejects and f.file_level for f in outcome.findings)
             if file_rejected or outcome.test:
-                # Nothing of this file may stay: drop every report applied during the pass.
+                # Nothing of this file may stay. A test delivery and a file refused by its
+                # Vorlauf applied nothing; a file found wrong only at its end (the Nachlauf,
+                # XML broken after the reports) applied its reports: they are rolled back.
                 session.rollback()
                 delivery = self._delivery(session, delivery_id)
             header = outcome.header

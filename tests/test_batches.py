@@ -29,8 +29,9 @@ from ingest.samples.builder import FileBuilder, Node, PersonSeed, period_node
 from ingest.settings import Settings
 from ingest.storing import bulk
 from ingest.storing.db import Checkpoint, commit_without_checkpoint, make_engine, session_factory
+from ingest.storing.lookup_sql import Statistics
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
-from ingest.storing.state import StoredState
+from ingest.storing.view import StoredView
 from ingest.validating import checker
 from tests.conftest import SENDER, Deliver, codes
 
@@ -400,7 +401,7 @@ def test_planner_statistics_are_renewed_as_the_tables_grow(
         "insurances (person_id, billing_office_id, opened_by)",
     ]
     with service.sessions() as session:
-        state = StoredState(session, service.catalogue, None, SENDER, 0, None)
+        statistics = Statistics()
         analyzes = 0
         original = session.execute
 
@@ -411,7 +412,7 @@ def test_planner_statistics_are_renewed_as_the_tables_grow(
 
         session.execute = counting  # type: ignore[method-assign]
         for _batch in range(40):  # 40 batches of 1,000 on top of the 56 reports above
-            state._analyze_when_grown(1000)
+            statistics.renew_when_grown(session, 1000)
         session.rollback()
     # at the start (56 rows), then after 1,000 (1,056), 1,000 (2,056), 2,000 (4,056),
     # 3,000 (7,056), 4,000 (11,056), 6,000 (17,056), 9,000 (26,056): 8 of 40 batches
@@ -437,7 +438,7 @@ def test_a_batch_lookup_is_one_statement_whatever_its_size(
             statements.append((statement, params))
 
     with service.sessions() as session:
-        state = StoredState(session, service.catalogue, None, SENDER, 0, None)
+        state = StoredView(session, None, SENDER, None)
         event.listen(engine, "before_cursor_execute", remember)
         try:
             state._load_persons(

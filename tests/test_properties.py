@@ -31,7 +31,7 @@ from ingest.samples.builder import FileBuilder, Node, period_node
 from ingest.settings import Settings, load_settings
 from ingest.storing.models import BillingOffice, Delivery, Insurance, Person
 from ingest.storing.registry import add_member
-from ingest.storing.state import _month_gap
+from ingest.storing.rules_person import month_gap as _month_gap
 from ingest.validating.checker import FileCheck, FileOutcome
 from ingest.validating.findings import Finding, load_catalogue
 from ingest.validating.identifiers import make_versicherungsnummer, versicherungsnummer_valid

@@ -120,6 +120,12 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     return engine
 
 
+def is_writer(engine: Engine) -> bool:
+    """Whether ``engine`` is the pipeline's writer (SQLite: its transactions take the write
+    lock when they begin)."""
+    return event.contains(engine, "begin", _begin_immediate)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -1,7 +1,8 @@
 """One pass over a report file: frame, schema, header, reports, trailer.
 
 The same code serves ``zvk check`` (no database: ``hooks`` is ``None``) and the pipeline, where
-``hooks`` adds the checks against stored state and commits each accepted report as it goes.
+``hooks`` adds the checks against stored state and applies each accepted report as it goes
+(unless the delivery is a test or its Vorlauf is refused: then its reports are decided only).
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ class StateHooks(Protocol):
     loaded in a few queries; ``finish`` comes once after the last report.
     """
 
-    def header(self, header: Header) -> list[Finding]:
-        """Sender and file-number checks; called once, before the first report."""
+    def header(self, header: Header, *, apply: bool = True) -> list[Finding]:
+        """Sender and file-number checks; called once, before the first report. ``apply``
+        False: the reports are decided but none is applied (a test delivery, or a file that
+        its Vorlauf already rejects)."""
         ...
 
     def prefetch(self, reports: Sequence[ReportData]) -> None:
@@ -60,7 +63,8 @@ class StateHooks(Protocol):
         ...
 
     def report(self, report: ReportData, earlier: list[Finding]) -> list[Finding]:
-        """Stored-state findings of one report; applies it when nothing rejects it."""
+        """Stored-state findings of one report; applies it when nothing rejects it (and
+        reports are applied)."""
         ...
 
     def finish(self) -> None:
@@ -294,7 +298,8 @@ class FileCheck:
             if self._check_context is None:  # read in another process: checks may be left here
                 self._check_context = self._new_context(event.header)
             if self.hooks is not None:
-                kept.file(self.hooks.header(event.header))
+                refused = any(f.rejects and f.file_level for f in out.findings)
+                kept.file(self.hooks.header(event.header, apply=not (out.test or refused)))
         elif isinstance(event, Batch):
             self._drain(event.checked, out)
             if self.progress is not None:

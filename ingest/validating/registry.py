@@ -62,7 +62,11 @@ class Rule:
 _RULES: dict[str, Rule] = {}
 
 # The modules that register rules; importing them fills the registry.
-RULE_MODULES: tuple[str, ...] = ()
+RULE_MODULES: tuple[str, ...] = (
+    "ingest.storing.rules_access",
+    "ingest.storing.rules_person",
+    "ingest.storing.rules_history",
+)
 
 
 def rule(code: str, scope: Scope, *, stateless: bool | None = None) -> Callable[[F], F]:
