@@ -15,6 +15,7 @@ from conftest import MEMBER_SENDER, SENDER
 
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
+from ingest.validating.submission import Channel
 
 
 def _file(path: Path, sender: str, member: str, office: str, number: int) -> Path:
@@ -31,11 +32,13 @@ def test_a_backlog_of_one_sender_does_not_delay_another(
     ids: dict[str, str] = {}
     for n in range(1, 7):
         source = _file(tmp_path / f"a{n}.xml", SENDER, "100001", "001", n)
-        got = service.receive(source, sender_number=SENDER, test=False, channel="drop")
+        got = service.receive(source, sender_number=SENDER, test=False, channel=Channel.DROPFOLDER)
         assert got is not None
         ids[got] = SENDER
     source = _file(tmp_path / "b.xml", MEMBER_SENDER, "100002", "001", 1)
-    other = service.receive(source, sender_number=MEMBER_SENDER, test=False, channel="drop")
+    other = service.receive(
+        source, sender_number=MEMBER_SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     assert other is not None
     ids[other] = MEMBER_SENDER
 

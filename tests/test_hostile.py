@@ -15,6 +15,7 @@ from hostile import CORPUS, corpus
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.storing.models import DeliveryState
+from ingest.validating.submission import Channel
 
 CASES = sorted(corpus().items())
 
@@ -83,7 +84,9 @@ def test_three_gigabyte_file_is_refused_by_size(service: Service, tmp_path: Path
     with path.open("wb") as fh:
         fh.write(_good_head())
         fh.truncate(3 * 1024**3)
-    delivery_id = service.receive(path, sender_number="66667777", test=False, channel="drop")
+    delivery_id = service.receive(
+        path, sender_number="66667777", test=False, channel=Channel.DROPFOLDER
+    )
     assert delivery_id is not None and not path.exists()
     verdict = service.process(delivery_id)
     assert verdict is not None

@@ -18,7 +18,6 @@ from ingest.receiving.intake import NotARegularFile, require_regular_file
 from ingest.storing.registry import check_sender_number, find_sender
 from ingest.validating.peek import peek_sender
 
-OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
     list[Path],
     typer.Argument(exists=True, dir_okay=False, readable=True, help="Report files (Meldedatei)."),
@@ -73,7 +72,7 @@ def ingest(
             verdict = service.ingest(path, sender_number=sender_number, test=test)
             bar.done()
             typer.echo(_summary(path.name, verdict))
-            if verdict.result not in OK_RESULTS:
+            if not verdict.result.all_accepted:
                 worst = 1
     raise typer.Exit(worst)
 
