@@ -14,6 +14,7 @@ import pytest
 from conftest import MEMBER_SENDER, SENDER
 
 from ingest.pipeline import Service
+from ingest.pipeline.worker import Worker
 from ingest.samples.builder import FileBuilder
 from ingest.validating.submission import Channel
 
@@ -43,17 +44,17 @@ def test_a_backlog_of_one_sender_does_not_delay_another(
     ids[other] = MEMBER_SENDER
 
     order: list[str] = []
-    process = Service.process
+    process = Worker.process
     stop = threading.Event()
 
-    def recording(self: Service, delivery_id: str, wait_seconds: float = 0.0):  # type: ignore[no-untyped-def]
+    def recording(self: Worker, delivery_id: str, wait_seconds: float = 0.0):  # type: ignore[no-untyped-def]
         verdict = process(self, delivery_id, wait_seconds)
         order.append(delivery_id)
         if len(order) == len(ids):
             stop.set()
         return verdict
 
-    monkeypatch.setattr(Service, "process", recording)
+    monkeypatch.setattr(Worker, "process", recording)
     worker = threading.Thread(target=service.work, args=(stop,), kwargs={"idle_seconds": 0.1})
     worker.start()
     worker.join(timeout=120)

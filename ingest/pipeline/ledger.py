@@ -108,22 +108,21 @@ class Ledger:
     # -- processing -------------------------------------------------------------------------
     def unfinished(self) -> list[tuple[str, str]]:
         """Deliveries that have no protocol yet, oldest first: (LieferungsId, sender)."""
-        with self.sessions() as session:
-            return list(
-                session.execute(
-                    select(Delivery.delivery_id, Delivery.sender_number)
-                    .where(
-                        or_(
-                            Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
-                            and_(
-                                Delivery.state == DeliveryState.FAILED.value,
-                                Delivery.protocol_path.is_(None),
-                            ),
-                        )
-                    )
-                    .order_by(Delivery.id)
-                ).tuples()
+        query = (
+            select(Delivery.delivery_id, Delivery.sender_number)
+            .where(
+                or_(
+                    Delivery.state.not_in([*FINAL_STATES, DeliveryState.FAILED.value]),
+                    and_(
+                        Delivery.state == DeliveryState.FAILED.value,
+                        Delivery.protocol_path.is_(None),
+                    ),
+                )
             )
+            .order_by(Delivery.id)
+        )
+        with self.sessions() as session:
+            return [(delivery_id, sender) for delivery_id, sender in session.execute(query)]
 
     def start_check(self, delivery_id: str) -> str:
         """A received delivery is ``checking`` from now on; returns the state it was in."""
