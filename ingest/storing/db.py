@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ConfigurationError
 from ingest.settings import Settings, refuse_file_as_home
-from ingest.storing.backend import backend_for
+from ingest.storing.backend import backend_of
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -41,7 +41,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
         engine = create_engine(url, echo=settings.db.echo, hide_parameters=True, future=True)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ConfigurationError(f"db.url: {exc}") from None
-    backend_for(engine.dialect.name).configure(engine, writer=writer)
+    backend_of(engine).configure(engine, writer=writer)
     return engine
 
 
