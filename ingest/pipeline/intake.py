@@ -19,7 +19,6 @@ from ingest.pipeline.retries import Retries
 from ingest.receiving import intake as spool
 from ingest.receiving.quarantine import is_transient, refuse_arrival
 from ingest.settings import Settings
-from ingest.storing.refusals import RefusedUpload
 from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
@@ -64,10 +63,6 @@ class Intake:
             self.retries.postpone(arrival.delivery_id, "could not register a delivery now", exc)
             return arrival.delivery_id
         return arrival.delivery_id if registered else None
-
-    def enter_refusal(self, refused: RefusedUpload) -> None:
-        """Enter a file refused before it could be checked; the worker answers it."""
-        self.ledger.enter_refusal(refused)
 
     def register(self, arrival: spool.Arrival, *, wait: bool = True) -> bool:
         """Archive the spooled file and enter it in the ledger (once, whoever asks).

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import closing, suppress
 from datetime import date
@@ -69,7 +70,7 @@ class IdSource(Protocol):
         ...
 
 
-class Backend:
+class Backend(ABC):
     """The behaviour of one dialect; stateless, one instance per dialect."""
 
     name: ClassVar[str]
@@ -80,6 +81,7 @@ class Backend:
 
     def configure(self, engine: Engine, *, writer: bool) -> None:
         """Prepare a new engine; ``writer``: the processing pipeline's."""
+        return None  # nothing, unless the dialect needs it
 
     def commit_without_checkpoint(self, session: Session) -> None:
         """Commit a delivery's transaction; moving the log into the database is left to
@@ -90,34 +92,38 @@ class Backend:
         """Start moving what the commits wrote into the database, beside the protocol."""
         return _NO_CHECKPOINT
 
+    @abstractmethod
     def claims(self, engine: Engine, home: Path) -> Claims:
-        raise NotImplementedError
+        """Who may work on a delivery (see :mod:`ingest.storing.claims`)."""
 
     def tune_worker(self, session: Session, random_page_cost: float | None) -> None:
         """Settings of the planner for the transaction of one delivery."""
+        return None  # nothing, unless the dialect needs it
 
+    @abstractmethod
     def write_rows(
         self, session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
     ) -> None:
         """Write ``rows`` (at least one; plain values, see :class:`ingest.storing.bulk.Pending`)
         on the session's connection, in its transaction."""
-        raise NotImplementedError
 
+    @abstractmethod
     def ids(self, table: Table) -> IdSource:
-        raise NotImplementedError
+        """Where the primary keys of ``table`` come from for rows written in bulk."""
 
+    @abstractmethod
     def among(self, column: Any) -> ColumnElement[bool]:
         """``column`` is one of the keys of a batch lookup, all bound as one parameter ``keys``
         (its value made by :meth:`keys`). The values are never part of the statement, so
         SQLAlchemy's statement cache does not keep them."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keys(self, values: Sequence[Any]) -> Any:
         """The value of the ``keys`` parameter of :meth:`among`."""
-        raise NotImplementedError
 
     def analyze(self, session: Session, targets: Sequence[str]) -> None:
         """Renew the planner's statistics of ``targets`` (``table (column, …)``)."""
+        return None  # nothing, unless the dialect needs it
 
 
 class _NoCheckpoint:
