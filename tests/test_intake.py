@@ -165,3 +165,21 @@ def test_a_forced_collision_of_lieferungsids_loses_no_file(
             row = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
             assert row is not None
             assert (settings.home / row.archive_path).read_bytes() == data
+
+
+def test_an_arrival_noted_by_an_earlier_version_is_registered_as_from_the_drop_folder(
+    settings: Settings, service: Service, tmp_path: Path
+) -> None:
+    """A spool note written before the channels had their names says `drop`: the recovery pass
+    registers the file with the channel `dropfolder`, as migration 0005 renamed the rows."""
+    arrival = arrive(settings, tmp_path)
+    note = settings.spool / f"{arrival.delivery_id}.json"
+    fields = json.loads(note.read_text())
+    assert fields["channel"] == "dropfolder"
+    note.write_text(json.dumps({**fields, "channel": "drop"}))
+    service.recover()
+    with service.sessions() as session:
+        channel = session.scalar(
+            select(Delivery.channel).where(Delivery.delivery_id == arrival.delivery_id)
+        )
+    assert channel == "dropfolder"
