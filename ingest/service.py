@@ -22,6 +22,7 @@ from ingest.receiving.quarantine import refuse_entry
 from ingest.reconciling.scheduler import start_scheduler
 from ingest.settings import Settings
 from ingest.storing.registry import sender_deactivated
+from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.service")
 T = TypeVar("T")
@@ -77,7 +78,9 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
                 log.warning("drop of a deactivated sender refused", sender=drop.sender_number)
         # A failure to claim is raised to the watcher, which refuses that entry alone; once
         # claimed, the file is registered now or by the worker's recovery pass.
-        service.receive(drop.path, sender_number=drop.sender_number, test=drop.test, channel="drop")
+        service.receive(
+            drop.path, sender_number=drop.sender_number, test=drop.test, channel=Channel.DROPFOLDER
+        )
         wake.set()
 
     worker = threading.Thread(target=service.work, args=(stop, wake), name="worker")

@@ -14,6 +14,7 @@ from test_poison import codes_of, ledger, serving
 
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
+from ingest.validating.submission import Channel
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +99,9 @@ def test_a_file_written_while_it_is_copied_is_not_archived_half(
     writer = source.open("wb")
     writer.write(data[:100])
     writer.flush()
-    arrival = intake.claim(settings, source, sender_number=SENDER, test=False, channel="drop")
+    arrival = intake.claim(
+        settings, source, sender_number=SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     assert arrival is not None
     with pytest.raises(intake.NotYetComplete):
         intake.archive(settings, arrival)

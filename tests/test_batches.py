@@ -28,11 +28,13 @@ from ingest.progress import ProgressWriter, clear_progress, read_progress
 from ingest.samples.builder import FileBuilder, Node, PersonSeed, period_node
 from ingest.settings import Settings
 from ingest.storing import bulk
-from ingest.storing.db import Checkpoint, commit_without_checkpoint, make_engine, session_factory
+from ingest.storing.backend import PostgreSQL, SQLite
+from ingest.storing.db import make_engine, session_factory
 from ingest.storing.lookup_sql import Statistics
 from ingest.storing.models import Delivery, DeliveryState, Insurance, Period, Person, Report
 from ingest.storing.view import StoredView
 from ingest.validating import checker
+from ingest.validating.submission import Channel
 from tests.conftest import SENDER, Deliver, codes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,7 +243,7 @@ def test_a_failed_batch_write_rejects_the_file_and_leaves_the_database_usable(
     """Writing a batch fails (``COPY`` on PostgreSQL, ``executemany`` on SQLite): the file gets
     ZVSY999, nothing of it stays, and the next file goes through on a clean connection."""
     calls = {"n": 0}
-    real_copy, real_executemany = bulk._copy, bulk._executemany
+    real_copy, real_executemany = PostgreSQL.write_rows, SQLite.write_rows
 
     def failing(real: Callable[..., None]) -> Callable[..., None]:
         def wrapper(*args: object) -> None:
@@ -252,8 +254,8 @@ def test_a_failed_batch_write_rejects_the_file_and_leaves_the_database_usable(
 
         return wrapper
 
-    monkeypatch.setattr(bulk, "_copy", failing(real_copy))
-    monkeypatch.setattr(bulk, "_executemany", failing(real_executemany))
+    monkeypatch.setattr(PostgreSQL, "write_rows", failing(real_copy))
+    monkeypatch.setattr(SQLite, "write_rows", failing(real_executemany))
     b = FileBuilder(file_number=1)
     for n in range(1, 30):
         b.anmeldung(n)
@@ -337,7 +339,7 @@ def test_progress_side_file_and_deliveries_show(service: Service, tmp_path: Path
     b = FileBuilder(file_number=1)
     b.anmeldung(1)
     path = b.write(tmp_path / "gross.xml")
-    delivery_id = service.receive(path, sender_number=SENDER, test=False, channel="cli")
+    delivery_id = service.receive(path, sender_number=SENDER, test=False, channel=Channel.CLI)
     assert delivery_id is not None
     with service.sessions.begin() as session:
         d = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
@@ -471,9 +473,12 @@ def test_the_text_of_a_day_is_remembered_within_a_bound(monkeypatch: pytest.Monk
     assert 0 < len(bulk._DAYS) <= 5
 
 
+SQLITE = SQLite()
+
+
 def test_a_large_commit_leaves_its_checkpoint_to_a_thread(settings: Settings) -> None:
     """SQLite: the commit of a large delivery does not copy the write-ahead log into the
-    database (the protocol does not wait for that); `Checkpoint` does it on a thread of its own.
+    database (the protocol does not wait for that); its checkpoint runs on a thread of its own.
     A plain commit of the same size checkpoints by itself."""
     if not settings.database_url.startswith("sqlite"):
         pytest.skip("SQLite's write-ahead log")
@@ -495,11 +500,11 @@ def test_a_large_commit_leaves_its_checkpoint_to_a_thread(settings: Settings) ->
             commit(session)
 
     before = database.stat().st_size
-    grow(commit_without_checkpoint)
+    grow(SQLITE.commit_without_checkpoint)
     assert database.stat().st_size == before  # all of it still in the log
     with engine.connect() as connection:  # the pool gave the connection its default back
         assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-    Checkpoint(engine).wait()
+    SQLITE.checkpoint(engine).wait()
     checkpointed = database.stat().st_size
     assert checkpointed > before + 4_000_000
     grow(Session.commit)

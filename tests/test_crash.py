@@ -25,6 +25,7 @@ from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 from ingest.storing.models import Delivery, DeliveryState
+from ingest.validating.submission import Channel
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 ZVK = [sys.executable, "-m", "ingest"]
@@ -213,7 +214,7 @@ def test_three_workers_process_300_deliveries_exactly_once(
                     person, date(2026, 10, 1), meldungs_id=ident, member="100002", office="001"
                 )
         path = b.write(tmp_path / f"d{n:03d}.xml")
-        service.receive(path, sender_number=sender, test=False, channel="cli")
+        service.receive(path, sender_number=sender, test=False, channel=Channel.CLI)
     workers = [start(settings.home, "worker", log=f"worker-{i}.log") for i in range(3)]
     try:
         rows = wait_until_answered(settings, 300, timeout=300)

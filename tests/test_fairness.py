@@ -14,7 +14,9 @@ import pytest
 from conftest import MEMBER_SENDER, SENDER
 
 from ingest.pipeline import Service
+from ingest.pipeline.worker import Worker
 from ingest.samples.builder import FileBuilder
+from ingest.validating.submission import Channel
 
 
 def _file(path: Path, sender: str, member: str, office: str, number: int) -> Path:
@@ -31,26 +33,28 @@ def test_a_backlog_of_one_sender_does_not_delay_another(
     ids: dict[str, str] = {}
     for n in range(1, 7):
         source = _file(tmp_path / f"a{n}.xml", SENDER, "100001", "001", n)
-        got = service.receive(source, sender_number=SENDER, test=False, channel="drop")
+        got = service.receive(source, sender_number=SENDER, test=False, channel=Channel.DROPFOLDER)
         assert got is not None
         ids[got] = SENDER
     source = _file(tmp_path / "b.xml", MEMBER_SENDER, "100002", "001", 1)
-    other = service.receive(source, sender_number=MEMBER_SENDER, test=False, channel="drop")
+    other = service.receive(
+        source, sender_number=MEMBER_SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     assert other is not None
     ids[other] = MEMBER_SENDER
 
     order: list[str] = []
-    process = Service.process
+    process = Worker.process
     stop = threading.Event()
 
-    def recording(self: Service, delivery_id: str, wait_seconds: float = 0.0):  # type: ignore[no-untyped-def]
+    def recording(self: Worker, delivery_id: str, wait_seconds: float = 0.0):  # type: ignore[no-untyped-def]
         verdict = process(self, delivery_id, wait_seconds)
         order.append(delivery_id)
         if len(order) == len(ids):
             stop.set()
         return verdict
 
-    monkeypatch.setattr(Service, "process", recording)
+    monkeypatch.setattr(Worker, "process", recording)
     worker = threading.Thread(target=service.work, args=(stop,), kwargs={"idle_seconds": 0.1})
     worker.start()
     worker.join(timeout=120)

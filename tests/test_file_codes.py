@@ -268,7 +268,10 @@ def test_zvda004_not_for_iso_8859_15_only_characters(deliver, service) -> None:
 def _limited(service: Service, settings, limit: int) -> Service:  # type: ignore[no-untyped-def]
     """The same service and database, with another size limit."""
     intake = settings.intake.model_copy(update={"max_file_bytes": limit})
-    return replace(service, settings=settings.model_copy(update={"intake": intake}))
+    limited = settings.model_copy(update={"intake": intake})
+    receiving = replace(service.intake, settings=limited)
+    worker = replace(service.worker, settings=limited, intake=receiving)
+    return replace(service, settings=limited, intake=receiving, worker=worker)
 
 
 def test_zvda005_file_larger_than_limit(service, settings, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from zvk_inprocess import zvk_in
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.storing.models import DeliveryState
+from ingest.validating.submission import Channel
 
 CASES = sorted(corpus().items())
 
@@ -74,7 +75,9 @@ def test_three_gigabyte_file_is_refused_by_size(service: Service, tmp_path: Path
     with path.open("wb") as fh:
         fh.write(_good_head())
         fh.truncate(3 * 1024**3)
-    delivery_id = service.receive(path, sender_number="66667777", test=False, channel="drop")
+    delivery_id = service.receive(
+        path, sender_number="66667777", test=False, channel=Channel.DROPFOLDER
+    )
     assert delivery_id is not None and not path.exists()
     verdict = service.process(delivery_id)
     assert verdict is not None

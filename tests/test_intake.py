@@ -18,6 +18,7 @@ from ingest.receiving import intake
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 from ingest.storing.models import Delivery
+from ingest.validating.submission import Channel
 
 
 def arrive(settings: Settings, tmp_path: Path, name: str = "monat.xml") -> intake.Arrival:
@@ -25,7 +26,9 @@ def arrive(settings: Settings, tmp_path: Path, name: str = "monat.xml") -> intak
     builder = FileBuilder()
     builder.anmeldung(1)
     builder.write(source)
-    arrival = intake.claim(settings, source, sender_number=SENDER, test=False, channel="drop")
+    arrival = intake.claim(
+        settings, source, sender_number=SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     assert arrival is not None
     return arrival
 
@@ -44,9 +47,9 @@ def test_recovery_skips_an_arrival_the_receiver_is_registering(
         assert mine
         service.recover()  # a worker's pass while the receiver holds the arrival
         assert ledger(service) == []
-        service._enter(arrival)
+        service.intake.enter(arrival)
     service.recover()
-    service._register(arrival)
+    service.intake.register(arrival)
     [(delivery_id, sha)] = ledger(service)
     assert delivery_id == arrival.delivery_id and len(sha) == 64
     assert list(settings.spool.glob("*.json")) == []
@@ -65,7 +68,7 @@ def test_concurrent_registrations_enter_the_delivery_once(
         try:
             for arrival in arrivals:
                 if wait:
-                    service._register(arrival)
+                    service.intake.register(arrival)
                 else:
                     service.recover()
         except BaseException as exc:  # collected and asserted below
@@ -114,7 +117,12 @@ def test_a_sender_number_that_is_not_a_betriebsnummer_is_never_a_path(
     for bad in ("../../elsewhere", "6666777", "666677770", "6666777x", "", "６６６６７７７７"):
         with pytest.raises(UsageError, match="not a Betriebsnummer"):
             intake.claim(
-                settings, source, sender_number=bad, test=False, channel="cli", keep_source=True
+                settings,
+                source,
+                sender_number=bad,
+                test=False,
+                channel=Channel.CLI,
+                keep_source=True,
             )
     assert source.exists()
     assert not settings.spool.exists() or not any(settings.spool.iterdir())
@@ -135,11 +143,17 @@ def test_a_forced_collision_of_lieferungsids_loses_no_file(
         builder.anmeldung(n + 1)
         sources.append(builder.write(tmp_path / f"datei-{n}.xml"))
     contents = [p.read_bytes() for p in sources]
-    first = intake.claim(settings, sources[0], sender_number=SENDER, test=False, channel="drop")
-    second = intake.claim(settings, sources[1], sender_number=SENDER, test=False, channel="drop")
+    first = intake.claim(
+        settings, sources[0], sender_number=SENDER, test=False, channel=Channel.DROPFOLDER
+    )
+    second = intake.claim(
+        settings, sources[1], sender_number=SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     assert first is not None and second is not None
     service.recover()
-    third = service.receive(sources[2], sender_number=SENDER, test=False, channel="drop")
+    third = service.receive(
+        sources[2], sender_number=SENDER, test=False, channel=Channel.DROPFOLDER
+    )
     ids = [first.delivery_id, second.delivery_id, third]
     assert ids == [fixed, "20261202-120000-000001", "20261202-120000-000002"]
     for delivery_id, data in zip(ids, contents, strict=True):
@@ -151,3 +165,21 @@ def test_a_forced_collision_of_lieferungsids_loses_no_file(
             row = session.scalar(select(Delivery).where(Delivery.delivery_id == delivery_id))
             assert row is not None
             assert (settings.home / row.archive_path).read_bytes() == data
+
+
+def test_an_arrival_noted_by_an_earlier_version_is_registered_as_from_the_drop_folder(
+    settings: Settings, service: Service, tmp_path: Path
+) -> None:
+    """A spool note written before the channels had their names says `drop`: the recovery pass
+    registers the file with the channel `dropfolder`, as migration 0005 renamed the rows."""
+    arrival = arrive(settings, tmp_path)
+    note = settings.spool / f"{arrival.delivery_id}.json"
+    fields = json.loads(note.read_text())
+    assert fields["channel"] == "dropfolder"
+    note.write_text(json.dumps({**fields, "channel": "drop"}))
+    service.recover()
+    with service.sessions() as session:
+        channel = session.scalar(
+            select(Delivery.channel).where(Delivery.delivery_id == arrival.delivery_id)
+        )
+    assert channel == "dropfolder"

@@ -26,7 +26,7 @@ from conftest import MEMBER_SENDER, SENDER, wait_for
 from lxml import etree
 from sqlalchemy import select
 
-import ingest.pipeline
+import ingest.pipeline.worker
 from ingest.receiving import intake
 from ingest.samples.builder import FileBuilder
 from ingest.service import serve
@@ -179,7 +179,7 @@ ANSWER_ATTEMPTS: list[float] = []
 
 
 def _break_answer(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = ingest.pipeline.write_protocol
+    real = ingest.pipeline.worker.write_protocol
     ANSWER_ATTEMPTS.clear()
 
     def write_protocol(outbox: Path, verdict: Any) -> Path:
@@ -188,7 +188,7 @@ def _break_answer(monkeypatch: pytest.MonkeyPatch) -> None:
             raise injected()
         return real(outbox, verdict)
 
-    monkeypatch.setattr(ingest.pipeline, "write_protocol", write_protocol)
+    monkeypatch.setattr(ingest.pipeline.worker, "write_protocol", write_protocol)
 
 
 BREAK = {

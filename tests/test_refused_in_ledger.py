@@ -27,8 +27,8 @@ from sqlalchemy.exc import OperationalError
 from test_poison import NS, codes_of, ledger, poison_file, serving
 from zvk_inprocess import zvk_in
 
-import ingest.pipeline
-from ingest.pipeline import Service
+import ingest.pipeline.ledger
+from ingest.pipeline.ledger import Ledger
 from ingest.receiving import intake
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
@@ -87,14 +87,14 @@ def _registration_fails(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Archived, then the ledger row of the received file cannot be made."""
-    real = ingest.pipeline.ledger_name
+    real = ingest.pipeline.ledger.ledger_name
 
     def ledger_name(name: str) -> str:
         if "gift" in name:
             raise ValueError("injected")
         return real(name)
 
-    monkeypatch.setattr(ingest.pipeline, "ledger_name", ledger_name)
+    monkeypatch.setattr(ingest.pipeline.ledger, "ledger_name", ledger_name)
     poison_file(settings.inbox / SENDER / "gift.xml")
 
 
@@ -201,15 +201,15 @@ def test_a_refusal_waits_while_the_database_is_unavailable(
 ) -> None:
     """While the ledger cannot be written the entry stays in the inbox and gets no protocol;
     once it can, the entry is refused with its row."""
-    real = Service.enter_refusal
+    real = Ledger.enter_refusal
     failing = {"on": True}
 
-    def enter_refusal(self: Service, refused: Any) -> None:
+    def enter_refusal(self: Ledger, refused: Any) -> None:
         if failing["on"]:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         real(self, refused)
 
-    monkeypatch.setattr(Service, "enter_refusal", enter_refusal)
+    monkeypatch.setattr(Ledger, "enter_refusal", enter_refusal)
     with serving(settings, monkeypatch):
         _fifo(settings, tmp_path, monkeypatch)
         time.sleep(3.0)  # several rescans
@@ -225,10 +225,10 @@ def test_a_refusal_waits_while_the_database_is_unavailable(
 def test_a_refusal_the_ledger_refuses_stays_in_the_quarantine_without_protocol(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def enter_refusal(self: Service, refused: Any) -> None:
+    def enter_refusal(self: Ledger, refused: Any) -> None:
         raise ValueError("kaputt")
 
-    monkeypatch.setattr(Service, "enter_refusal", enter_refusal)
+    monkeypatch.setattr(Ledger, "enter_refusal", enter_refusal)
     with serving(settings, monkeypatch):
         _archive_fails(settings, tmp_path, monkeypatch)
         deadline = time.monotonic() + 20

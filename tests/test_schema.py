@@ -3,22 +3,26 @@ an index to go through, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
-from zvk_inprocess import zvk_in
+from zvk_inprocess import zvk_here, zvk_in
 
 import ingest.reconciling.models  # noqa: F401  (registers the reconciliation tables)
 from ingest.pipeline import Service
 from ingest.samples.builder import FileBuilder
 from ingest.storing import credentials  # noqa: F401  (registers the SFTP tables)
-from ingest.storing.db import SCHEMA_HEADS, alembic_config
-from ingest.storing.models import Base, Insurance, Period, Report
-from tests.conftest import Deliver
+from ingest.storing.db import SCHEMA_HEADS, alembic_config, migrate
+from ingest.storing.models import Base, Delivery, Insurance, Period, Report
+from ingest.validating.submission import Channel
+from tests.conftest import SENDER, Deliver
 
 
 def engine_of(service: Service) -> Engine:
@@ -79,8 +83,9 @@ def test_a_storno_finds_what_it_cancels_through_indexes(service: Service) -> Non
 
 
 def test_the_migration_to_0004_keeps_every_row(service: Service, deliver: Deliver) -> None:
-    """Down to the two heads before it and up again on a filled database: every report and
-    period stays, the foreign keys hold, a MeldungsId is unique per sender as before."""
+    """Down to the two heads before it and up again (through 0005) on a filled database: every
+    report and period stays, the foreign keys hold, a MeldungsId is unique per sender as
+    before."""
     b = FileBuilder(file_number=1)
     for n in range(1, 6):
         b.anmeldung(n, date(2026, 1, 1))
@@ -112,7 +117,7 @@ def test_the_migration_to_0004_keeps_every_row(service: Service, deliver: Delive
     assert "run `zvk init` to migrate" in refused.stderr and "0002, 0003" in refused.stderr
     migrated = zvk_in(home, "init")
     assert migrated.returncode == 0, migrated.stderr
-    assert "database schema 0002, 0003 -> 0004" in migrated.stdout
+    assert "database schema 0002, 0003 -> 0005" in migrated.stdout
     assert unique_constraints() == {("meldungs_id", "sender_number")}
     assert counts() == before
     engine.dispose()  # the next connections start with the service's pragmas again
@@ -124,3 +129,35 @@ def test_the_migration_to_0004_keeps_every_row(service: Service, deliver: Delive
     b.anmeldung(6, meldungs_id="M1-000001")  # the MeldungsId of the first file's first report
     verdict = deliver(b)
     assert [f.code for f in verdict.findings] == ["ZVME061"]
+
+
+def test_the_migration_to_0005_names_the_channels_as_the_submission_does(
+    service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Drop-folder deliveries stored as `drop` become `dropfolder` (and `drop` again when the
+    migration is undone); `sftp` and `cli` stay as they are, and `zvk deliveries show` names the
+    channel stored."""
+    ids: dict[Channel, str] = {}
+    for n, channel in enumerate((Channel.DROPFOLDER, Channel.SFTP, Channel.CLI), start=1):
+        b = FileBuilder(file_number=n)
+        b.anmeldung(n)
+        path = b.write(tmp_path / f"datei-{n}.xml")
+        ids[channel] = service.ingest(
+            path, sender_number=SENDER, test=False, channel=channel
+        ).delivery_id
+    engine = engine_of(service)
+
+    def channels() -> dict[str, str]:
+        with engine.connect() as connection:
+            rows = connection.execute(select(Delivery.delivery_id, Delivery.channel))
+            return {delivery_id: channel for delivery_id, channel in rows}
+
+    assert channels() == {ids[c]: c.value for c in ids}
+    command.downgrade(alembic_config(engine), "0004")
+    before = {ids[Channel.DROPFOLDER]: "drop", ids[Channel.SFTP]: "sftp", ids[Channel.CLI]: "cli"}
+    assert channels() == before
+    assert migrate(engine) == "database schema 0004 -> 0005"
+    assert channels() == {ids[c]: c.value for c in ids}
+    shown = zvk_here(capsys, service.settings.home, "deliveries", "show", ids[Channel.DROPFOLDER])
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^Kanal:\s+dropfolder$", shown.stdout, re.MULTILINE), shown.stdout

@@ -15,19 +15,19 @@ from zoneinfo import ZoneInfo
 import jinja2
 from lxml import etree
 
+from ingest.pipeline.results import Result
 from ingest.validating.findings import Finding
 from ingest.validating.schema import PROTOCOL_SCHEMA, compiled
 
 NS = "urn:zvk-ingest:protokoll:1"
-RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
 RESULT_SENTENCES = {
-    "fehlerfrei": "Alle Meldungen wurden fehlerfrei angenommen.",
-    "hinweise": "Alle Meldungen wurden angenommen; bitte beachten Sie die Hinweise.",
-    "teilweise_abgewiesen": (
+    Result.FEHLERFREI: "Alle Meldungen wurden fehlerfrei angenommen.",
+    Result.HINWEISE: "Alle Meldungen wurden angenommen; bitte beachten Sie die Hinweise.",
+    Result.TEILWEISE_ABGEWIESEN: (
         "Ein Teil der Meldungen wurde abgewiesen; die übrigen wurden angenommen."
     ),
-    "abgewiesen": "Die Lieferung wurde abgewiesen; keine Meldung wurde übernommen.",
-    "doppelt": "Diese Datei wurde bereits verarbeitet; nichts wurde übernommen.",
+    Result.ABGEWIESEN: "Die Lieferung wurde abgewiesen; keine Meldung wurde übernommen.",
+    Result.DOPPELT: "Diese Datei wurde bereits verarbeitet; nichts wurde übernommen.",
 }
 # The schema needs eight digits: `zvk check` of a file whose Vorlauf cannot be read
 UNKNOWN_SENDER = "00000000"
@@ -53,14 +53,14 @@ class Verdict:
     processed_at: datetime
     test: bool
     ruleset: str
-    result: str
+    result: Result
     total: int = 0
     accepted: int = 0
     rejected: int = 0
     file_number: int | None = None
     file_kind: str | None = None
     duplicate_of: str | None = None
-    # Plain lists, or rows read from the ledger as they are written (see ``Service.verdict``).
+    # Plain lists, or rows read from the ledger as they are written (see ``Ledger.verdict``).
     findings: Sequence[Finding] = field(default_factory=list)
     assignments: Sequence[Assigned] = field(default_factory=list)
     # The delivery was checked again (zvk reprocess); an earlier protocol stays beside this one.
@@ -123,7 +123,7 @@ def write_xml(verdict: Verdict, out: IO[bytes]) -> None:
     text("Verarbeitet", _stamp(verdict.processed_at))
     text("Test", "true" if verdict.test else "false")
     text("Regelwerk", verdict.ruleset)
-    text("Ergebnis", verdict.result)
+    text("Ergebnis", verdict.result.value)
     if verdict.duplicate_of is not None:
         text("Bezug", verdict.duplicate_of)
     line(

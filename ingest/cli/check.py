@@ -19,14 +19,13 @@ import typer
 from ingest.answering.outbox import protocol_stem
 from ingest.answering.protocol import Verdict, to_text, to_xml
 from ingest.cli.context import fail, settings_of
-from ingest.pipeline import grade
+from ingest.pipeline.results import grade
 from ingest.settings import Settings
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import Catalogue, load_catalogue
 
 app = typer.Typer()
 
-OK_RESULTS = ("fehlerfrei", "hinweise")
 STDIN = "-"
 CHUNK = 1024 * 1024
 
@@ -101,7 +100,7 @@ def check(
             target = output_dir / f"{protocol_stem(display, verdict.delivery_id)}.{suffix}"
             target.write_text(document, encoding="utf-8")
             typer.echo(f"{display}\t{verdict.result}\t{target}")
-        if verdict.result not in OK_RESULTS:
+        if not verdict.result.all_accepted:
             worst = 1
     raise typer.Exit(worst)
 

@@ -19,7 +19,6 @@ from ingest.validating.peek import peek_sender
 
 app = typer.Typer()
 
-OK_RESULTS = ("fehlerfrei", "hinweise")
 ExistingFiles = Annotated[
     list[Path],
     typer.Argument(exists=True, dir_okay=False, readable=True, help="Report files (Meldedatei)."),
@@ -74,7 +73,7 @@ def ingest(
             verdict = service.ingest(path, sender_number=sender_number, test=test)
             bar.done()
             typer.echo(_summary(path.name, verdict))
-            if verdict.result not in OK_RESULTS:
+            if not verdict.result.all_accepted:
                 worst = 1
     raise typer.Exit(worst)
 

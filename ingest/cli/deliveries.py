@@ -8,22 +8,17 @@ from pathlib import Path
 from typing import Annotated, TextIO
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.cli.context import fail, sessions_of, settings_of
 from ingest.localtime import local_text
+from ingest.pipeline.ledger import deliveries, delivery_with_findings
+from ingest.pipeline.results import Result
 from ingest.progress import read_progress
 from ingest.receiving.names import shown
 from ingest.settings import Settings
-from ingest.storing.models import (
-    BillingOffice,
-    Delivery,
-    DeliveryState,
-    FindingRow,
-    Member,
-    Report,
-)
+from ingest.storing.export import EXPORT_COLUMNS, committed_reports
+from ingest.storing.models import DeliveryState
 from ingest.storing.refusals import NOT_ARCHIVED, is_quarantined
 from ingest.storing.registry import registered_sender
 
@@ -31,24 +26,7 @@ app = typer.Typer(help="The delivery ledger.", no_args_is_help=True)
 export_app = typer.Typer()  # zvk export meldungen
 
 STATES = tuple(s.value for s in DeliveryState)
-RESULTS = ("fehlerfrei", "hinweise", "teilweise_abgewiesen", "abgewiesen", "doppelt")
-EXPORT_COLUMNS = [
-    "meldungs_id",
-    "absender",
-    "art",
-    "mitgliedsnummer",
-    "abrechnungsstelle",
-    "rvnr",
-    "versicherungsnummer",
-    "storniert",
-    "lieferungs_id",
-    "satz",
-    "beginn",
-    "ende",
-    "jahr",
-    "monat",
-    "bezug",
-]
+RESULTS = tuple(r.value for r in Result)
 
 
 @app.command("list")
@@ -76,17 +54,16 @@ def deliveries_list(
         fail(f"--ergebnis must be one of {', '.join(RESULTS)}")
     if limit < 1:
         fail(f"--limit {limit}: must be 1 or more")
-    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
-    if sender is not None:
-        query = query.where(Delivery.sender_number == sender)
-    if ergebnis is not None:
-        query = query.where(Delivery.result == ergebnis)
-    if state is not None:
-        query = query.where(Delivery.state == state)
     with sessions_of(ctx)() as session:
         if sender is not None:
             registered_sender(session, sender)
-        rows = list(session.scalars(query))
+        rows = deliveries(
+            session,
+            sender=sender,
+            result=None if ergebnis is None else Result(ergebnis),
+            state=None if state is None else DeliveryState(state),
+            limit=limit,
+        )
     typer.echo(
         "LieferungsId\tAbsender\tEingang\tDatei\tZustand\tErgebnis\tGesamt\tAngenommen\tAbgewiesen"
     )
@@ -109,14 +86,10 @@ def deliveries_show(
     Example: zvk deliveries show 20261128-093000-3F9A2C
     """
     with sessions_of(ctx)() as session:
-        d = session.scalar(select(Delivery).where(Delivery.delivery_id == lieferungs_id))
-        if d is None:
-            fail(f"no delivery {lieferungs_id}")
-        findings = list(
-            session.scalars(
-                select(FindingRow).where(FindingRow.delivery_id == d.id).order_by(FindingRow.id)
-            )
-        )
+        found = delivery_with_findings(session, lieferungs_id)
+    if found is None:
+        fail(f"no delivery {lieferungs_id}")
+    d, findings = found
     fields = [
         ("LieferungsId", d.delivery_id),
         ("Absender", d.sender_number),
@@ -202,33 +175,5 @@ def export_meldungen(
 def _write_csv(sessions: sessionmaker[Session], stream: TextIO) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    office = aliased(BillingOffice)
-    query = (
-        select(
-            Report.meldungs_id,
-            Report.sender_number,
-            Report.kind,
-            Member.number,
-            office.number,
-            Report.rvnr,
-            Report.versicherungsnummer,
-            Report.cancelled,
-            Delivery.delivery_id,
-            Report.satz,
-            Report.begin,
-            Report.end,
-            Report.year,
-            Report.month,
-            Report.reference,
-        )
-        .join(office, office.id == Report.billing_office_id)
-        .join(Member, Member.id == office.member_id)
-        .join(Delivery, Delivery.id == Report.delivery_id)
-        .order_by(Report.id)
-        .execution_options(yield_per=5000)
-    )
     with sessions() as session:
-        for row in session.execute(query):
-            values = list(row)
-            values[7] = "true" if values[7] else "false"
-            writer.writerow(["" if v is None else v for v in values])
+        writer.writerows(committed_reports(session))

@@ -35,6 +35,7 @@ from ingest.errors import Refused, TransientError, UsageError
 from ingest.receiving.names import escaped_name, is_escaped
 from ingest.settings import Settings
 from ingest.validating.identifiers import sender_number_shaped
+from ingest.validating.submission import Channel
 
 _CHUNK = 1024 * 1024
 _ZEROS = bytes(_CHUNK)
@@ -50,7 +51,7 @@ class Arrival:
     sender_number: str
     filename: str
     test: bool
-    channel: str
+    channel: Channel
     received_at: str  # ISO timestamp, UTC
     # The spooled bytes are the service's own copy (``zvk ingest``): archived by renaming it.
     own_copy: bool = False
@@ -90,6 +91,14 @@ class NotYetComplete(TransientError):
     """A writer still holds the spooled file open, or it grew while it was copied."""
 
 
+_CHANNELS_BEFORE = {"drop": Channel.DROPFOLDER}  # names in notes of an earlier version
+
+
+def channel_of(name: str) -> Channel:
+    """The channel a note on disk names (a spool note, a refused upload's note)."""
+    return _CHANNELS_BEFORE.get(name) or Channel(name)
+
+
 def new_delivery_id(now: datetime) -> str:
     """A LieferungsId: time of receipt plus six random hex digits, sortable and easy to quote.
 
@@ -127,7 +136,7 @@ def claim(
     *,
     sender_number: str,
     test: bool,
-    channel: str,
+    channel: Channel,
     keep_source: bool = False,
     filename: str | None = None,
     taken: Callable[[str], bool] | None = None,
@@ -357,6 +366,7 @@ def pending_arrivals(settings: Settings) -> list[Arrival]:
             continue  # registered meanwhile by another thread or process, or not a note
         if not is_escaped(arrival.filename):  # a note of an earlier version: the raw name
             arrival = replace(arrival, filename=escaped_name(arrival.filename))
+        arrival = replace(arrival, channel=channel_of(arrival.channel))
         has_bytes = _data_path(settings.spool, arrival.delivery_id).exists()
         if has_bytes or archive_path(settings, arrival).exists():
             found.append(arrival)

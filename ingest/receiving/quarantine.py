@@ -33,6 +33,7 @@ from ingest.receiving import intake
 from ingest.receiving.names import escaped_name
 from ingest.settings import Settings
 from ingest.storing.refusals import NOT_ARCHIVED, SYSTEM_ERROR, RefusedUpload, now_iso
+from ingest.validating.submission import Channel
 
 __all__ = ["RefusalLedger", "Refused", "is_transient", "reason_of", "refuse_arrival"]
 
@@ -47,7 +48,7 @@ _NAME_ROOM = 100  # characters of the original name kept in a quarantined entry'
 
 
 class RefusalLedger(Protocol):
-    """Where refusals are entered (the pipeline's :class:`~ingest.pipeline.Service`)."""
+    """Where refusals are entered (the pipeline's :class:`~ingest.pipeline.ledger.Ledger`)."""
 
     def enter_refusal(self, refused: RefusedUpload) -> None: ...
 
@@ -221,7 +222,7 @@ def refuse_entry(
         sender_number=sender,
         filename=escaped_name(path.name),
         test=test,
-        channel="drop",
+        channel=Channel.DROPFOLDER,
         sha256=sha256,
         size=size,
         received_at=received,

@@ -38,6 +38,7 @@ from ingest.settings import Settings
 from ingest.storing.credentials import record_acknowledgement
 from ingest.storing.db import open_database, session_factory
 from ingest.storing.models import Delivery
+from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
@@ -86,7 +87,7 @@ class Handoff(threading.Thread):
         staged = work.staged
         try:
             self.service.receive(
-                staged.path, sender_number=staged.sender, test=staged.test, channel="sftp"
+                staged.path, sender_number=staged.sender, test=staged.test, channel=Channel.SFTP
             )
         except Exception:
             # Left in its `.ready` folder (or in the spool): registered at the next start.

@@ -30,10 +30,11 @@ from pathlib import Path
 import structlog
 
 from ingest.answering.outbox import write_atomically
-from ingest.receiving.intake import in_transfer, new_delivery_id
+from ingest.receiving.intake import channel_of, in_transfer, new_delivery_id
 from ingest.receiving.sftp_ghosts import Ghosts
 from ingest.settings import Settings
 from ingest.storing.refusals import RefusedUpload, now_iso
+from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.sftp")
 
@@ -144,7 +145,7 @@ class Uploads:
         staged.folder = ready
         info = staged.path.stat()  # its times are those of the CLOSE, or those the client set
         self.ghosts.add((staged.sender, staged.test), staged.name, info.st_size, info.st_mtime)
-        log.info("upload complete", sender=staged.sender, test=staged.test, channel="sftp")
+        log.info("upload complete", sender=staged.sender, test=staged.test, channel=Channel.SFTP)
         self.work.put(Completed(staged))
 
     def abort(self, staged: Staged, code: str, detail: str) -> None:
@@ -157,7 +158,7 @@ class Uploads:
                 sender_number=staged.sender,
                 filename=staged.name,
                 test=staged.test,
-                channel="sftp",
+                channel=Channel.SFTP,
                 sha256=sha256,
                 size=size,
                 received_at=staged.received_at.isoformat(),
@@ -233,7 +234,8 @@ class Uploads:
 
     def _recover_refusal(self, note: Path) -> None:
         try:
-            refused = RefusedUpload(**json.loads(note.read_text()))
+            noted = json.loads(note.read_text())
+            refused = RefusedUpload(**{**noted, "channel": channel_of(noted["channel"])})
         except (ValueError, TypeError):
             log.exception("unreadable note of a refused upload, left alone", note=note.name)
             return

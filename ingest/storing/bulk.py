@@ -1,33 +1,29 @@
 """Batched writes inside the delivery's transaction: ids handed out up front, rows written in bulk.
 
 The stored-state checks apply accepted reports in file order; instead of one ORM flush per report
-they collect the new rows here and write them every batch: with ``executemany`` of a Core
-``insert`` on SQLite and with ``COPY`` on PostgreSQL. Both run on the session's own connection,
-so the rows belong to the delivery's one transaction and are committed (or rolled back) with the
-ledger's change.
+they collect the new rows here and write them every batch, the way the database's backend
+writes rows in bulk (:meth:`ingest.storing.backend.Backend.write_rows`: ``executemany`` on
+SQLite, ``COPY`` on PostgreSQL). Both run on the session's own connection, so the rows belong to
+the delivery's one transaction and are committed (or rolled back) with the ledger's change.
 
 Rows reference each other (a period its report, a relationship the report that opened it), so
-their ids are handed out before they are written: on PostgreSQL from the table's sequence, a block
-at a time (several workers may insert at once); on SQLite, which allows one writer and whose
-transaction here holds the write lock from its start, from the table's current maximum.
+their ids are handed out before they are written (:meth:`ingest.storing.backend.Backend.ids`:
+on PostgreSQL from the table's sequence, on SQLite, which allows one writer and whose
+transaction here holds the write lock from its start, after the table's current maximum).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from ingest.storing.backend import IdSource, backend_of
 from ingest.storing.models import Insurance, Period, Person, Report
-
-ID_BLOCK = 1000
 
 PERSON_COLUMNS = (
     "id",
@@ -74,45 +70,30 @@ INSURANCE_COLUMNS = ("person_id", "billing_office_id", "begin", "end", "opened_b
 
 @dataclass
 class IdAllocator:
-    """Hands out primary keys of one table for rows that are written later in the transaction."""
+    """Hands out primary keys of one table for rows that are written later in the transaction.
+
+    The keys come from the database's backend (:meth:`~ingest.storing.backend.Backend.ids`),
+    a block at a time.
+    """
 
     table: Table
-    _next: int = 0
-    _stop: int = 0
-    _block: list[int] = field(default_factory=list)
-    _sequence: str | None = None  # PostgreSQL: the table's id sequence
-    _postgres: bool | None = None  # asked once: the session's bind is looked up each time
+    _block: list[int] = field(default_factory=list)  # reserved, highest first
+    _source: IdSource | None = None  # asked once: the session's bind is looked up each time
 
     def take(self, session: Session) -> int:
-        postgres = self._postgres
-        if postgres is None:
-            postgres = self._postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            if not self._block:
-                self._block = self._reserve(session)
-            return self._block.pop()
-        if self._next >= self._stop:
-            current = session.execute(select(func.max(self.table.c.id))).scalar()
-            self._next, self._stop = (current or 0) + 1, 1 << 62
-        self._next += 1
-        return self._next - 1
-
-    def _reserve(self, session: Session) -> list[int]:
-        if self._sequence is None:
-            self._sequence = session.execute(
-                text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": self.table.name}
-            ).scalar_one()
-        # the sequence by its name, looked up once: asking pg_get_serial_sequence() in the
-        # select list ran it for every row (4.5 ms for 1,000 ids instead of 0.8 ms)
-        ids = session.execute(
-            text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)"),
-            {"s": self._sequence, "n": ID_BLOCK},
-        ).scalars()
-        return sorted(ids, reverse=True)
+        block = self._block
+        if not block:
+            source = self._source
+            if source is None:
+                source = self._source = backend_of(session).ids(self.table)
+            block = self._block = source.reserve(session)
+        return block.pop()
 
     def forget(self) -> None:
-        """After rows were written by other means (the ORM): ask the table again (SQLite)."""
-        self._next = self._stop = 0
+        """After rows were written by other means (the ORM): ask the table again where it
+        decides the next ids (SQLite)."""
+        if self._source is not None and self._source.forget():
+            self._block = []
 
 
 _DAYS: dict[date, str] = {}
@@ -165,16 +146,18 @@ class Pending:
             (_table(Period), PERIOD_COLUMNS, self.periods),
             (_table(Insurance), INSURANCE_COLUMNS, self.insurances),
         ]
-        copy = session.get_bind().dialect.name == "postgresql"
+        backend = backend_of(session)
         for table, columns, rows in tables[:1]:
-            _write(session, table, columns, rows, copy)
+            if rows:
+                backend.write_rows(session, table, columns, rows)
         if self.rvnr_updates:
             session.execute(
                 update(_table(Person)).where(_table(Person).c.id == bindparam("pid")),
                 [{"pid": pid, "rvnr": rvnr} for pid, rvnr in self.rvnr_updates],
             )
         for table, columns, rows in tables[1:]:
-            _write(session, table, columns, rows, copy)
+            if rows:
+                backend.write_rows(session, table, columns, rows)
         self.persons, self.rvnr_updates, self.reports = [], [], []
         self.periods, self.insurances = [], []
 
@@ -183,72 +166,3 @@ def _table(model: type[Any]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
-
-
-def _write(
-    session: Session,
-    table: Table,
-    columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    copy: bool,
-) -> None:
-    if not rows:
-        return
-    if copy:
-        _copy(session, table, columns, rows)
-        return
-    _executemany(session, table, columns, rows)
-
-
-def _executemany(
-    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """SQLite: one prepared ``INSERT`` for every row, straight to the driver's ``executemany``.
-
-    Going around the Core statement saves its per-row parameter processing, which costs more
-    than the insert itself. A column that is NULL in every row of the batch (and has no default
-    in the database) is left out of the statement: the driver binds ``None`` only after looking
-    for an adapter, about 0.5 µs a value, and an annual report brings seven (its beginning, end,
-    reason, month and reference, and the number of children of each period).
-    """
-    nullable = _nullable(table)
-    by_column = list(zip(*rows, strict=True))
-    keep = [
-        i
-        for i, values in enumerate(by_column)
-        if columns[i] not in nullable or values.count(None) != len(values)
-    ]
-    if len(keep) < len(columns):
-        columns = [columns[i] for i in keep]
-        rows = list(zip(*(by_column[i] for i in keep), strict=True))
-    names = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" * len(columns))
-    session.connection().exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 (names from the model)
-        rows,
-    )
-
-
-@cache
-def _nullable(table: Table) -> frozenset[str]:
-    """The columns that are NULL when an ``INSERT`` leaves them out."""
-    return frozenset(c.name for c in table.columns if c.nullable and c.server_default is None)
-
-
-# How the SQLite driver binds a date or decimal that reaches it all the same, the way
-# SQLAlchemy's SQLite dialect stores them (`Date` as ISO text, `Numeric` as a number); the bulk
-# rows carry text instead (see `Pending`). (`date` has a default adapter that Python 3.12
-# deprecates.)
-sqlite3.register_adapter(date, date.isoformat)
-sqlite3.register_adapter(Decimal, float)
-
-
-def _copy(
-    session: Session, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
-) -> None:
-    """``COPY … FROM STDIN`` with psycopg 3 on the session's connection (same transaction)."""
-    raw: Any = session.connection().connection.driver_connection
-    names = ", ".join(f'"{c}"' for c in columns)
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row(row)

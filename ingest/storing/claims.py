@@ -3,7 +3,8 @@
 A worker holds the claim from the moment it reads a delivery's state until its protocol is
 written. If the worker is killed, the operating system (SQLite: ``flock`` on a file in the home)
 or the database server (PostgreSQL: a session advisory lock) releases the claim, and the
-delivery's durable state in the ledger tells the next worker where to continue.
+delivery's durable state in the ledger tells the next worker where to continue. The database's
+backend (:meth:`ingest.storing.backend.Backend.claims`) chooses which kind of claim.
 """
 
 from __future__ import annotations
@@ -87,12 +88,6 @@ class AdvisoryClaims:
 
     def close(self) -> None:
         self._connection.close()
-
-
-def claims_for(engine: Engine, home: Path) -> Claims:
-    if engine.dialect.name == "postgresql":
-        return AdvisoryClaims(engine)
-    return FileClaims(home / "spool" / "processing.lock")
 
 
 @contextmanager

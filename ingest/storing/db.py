@@ -1,21 +1,20 @@
-"""Engine, sessions and migrations for SQLite (default) and any other SQLAlchemy URL."""
+"""Engine, sessions and migrations for SQLite (default) or PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.errors import ConfigurationError
 from ingest.settings import Settings, refuse_file_as_home
+from ingest.storing.backend import backend_of
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -25,86 +24,16 @@ log = structlog.stdlib.get_logger("ingest.db")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest migration, which the code expects the database to be at (a test holds it to the
 # migration scripts; reading those at every start would cost more than the one query).
-SCHEMA_HEADS = frozenset({"0004"})
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _begin_immediate)
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-WAL_AUTOCHECKPOINT = 1000  # pages: SQLite's default, restored on every connection given back
-
-
-def _restore_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
-    if dbapi_connection is None:  # invalidated: it is not used again
-        return
-    with suppress(sqlite3.ProgrammingError):  # closed meanwhile
-        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
-
-
-def commit_without_checkpoint(session: Session) -> None:
-    """Commit, and leave moving the write-ahead log into the database to :class:`Checkpoint`.
-
-    SQLite checkpoints in the commit that takes the log past 1,000 pages, so the commit of a
-    large delivery also copied everything it wrote into the database file (0.7 s for a million
-    Jahresmeldungen). The delivery's protocol does not need to wait for that. The connection
-    gets the default back when it returns to the pool. Other databases just commit.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-    session.commit()
-
-
-class Checkpoint:
-    """SQLite: a passive checkpoint in a thread of its own, on a connection of its own.
-
-    Passive: it copies what no reader still needs and never blocks a reader or a writer.
-    SQLite does the copying without holding Python's lock, so the protocol is written meanwhile.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._thread: threading.Thread | None = None
-        if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            self._thread = threading.Thread(
-                target=self._run, args=(engine.url.database,), name="zvk-checkpoint", daemon=True
-            )
-            self._thread.start()
-
-    @staticmethod
-    def _run(path: str) -> None:
-        try:
-            with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as connection:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # busy with another checkpoint, say: a later commit's does it
-            log.info("checkpoint left to a later commit", reason=str(exc))
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-
-def _begin_immediate(connection: Connection) -> None:
-    """Take SQLite's write lock when a transaction begins, not at its first write.
-
-    A deferred transaction that reads first and writes later fails at once with "database is
-    locked" when another connection committed in between; an immediate one waits its turn.
-    """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _begin_deferred(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+SCHEMA_HEADS = frozenset({"0005"})
 
 
 def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
-    """An engine on the installation's database; ``writer`` for the processing pipeline."""
+    """An engine on the installation's database; ``writer`` for the processing pipeline.
+
+    The dialect's :class:`~ingest.storing.backend.Backend` configures it (another database
+    than SQLite or PostgreSQL is refused here); :func:`~ingest.storing.backend.backend_of`
+    finds that backend again from the engine or any of its sessions.
+    """
     url = settings.database_url
     try:
         # hide_parameters: an error's message (which the log keeps) and `db.echo` show the
@@ -112,18 +41,14 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
         engine = create_engine(url, echo=settings.db.echo, hide_parameters=True, future=True)
     except Exception as exc:  # a malformed URL or a missing driver
         raise ConfigurationError(f"db.url: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-        if writer:
-            event.listen(engine, "checkin", _restore_autocheckpoint)
-        event.listen(engine, "begin", _begin_immediate if writer else _begin_deferred)
+    backend_of(engine).configure(engine, writer=writer)
     return engine
 
 
 def is_writer(engine: Engine) -> bool:
     """Whether ``engine`` is the pipeline's writer (SQLite: its transactions take the write
     lock when they begin)."""
-    return event.contains(engine, "begin", _begin_immediate)
+    return backend_of(engine).is_writer(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

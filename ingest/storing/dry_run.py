@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ingest.errors import UsageError
 from ingest.settings import ChecksSettings, Settings
+from ingest.storing.backend import backend_of
 from ingest.storing.db import is_writer, make_engine
 from ingest.storing.decide import decide
 from ingest.storing.overlay import Overlay
@@ -118,17 +119,12 @@ def stateless_findings(
 @contextmanager
 def read_only(engine: Engine) -> Iterator[Session]:
     """A session in a transaction that cannot write and takes no write lock."""
+    backend = backend_of(engine)
     with engine.connect() as connection:
-        sqlite = engine.dialect.name == "sqlite"
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA query_only = ON")
-        else:
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        backend.begin_read_only(connection)
         try:
             with Session(bind=connection) as session:
                 yield session
         finally:
             connection.rollback()
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA query_only = OFF")
-                connection.commit()
+            backend.end_read_only(connection)

@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ingest.validating.submission import Channel
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -109,7 +111,7 @@ class Delivery(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     test: Mapped[bool] = mapped_column(Boolean, default=False)
-    channel: Mapped[str] = mapped_column(String(20), default="drop")
+    channel: Mapped[str] = mapped_column(String(20), default=Channel.DROPFOLDER.value)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(20), default=DeliveryState.RECEIVED.value)

@@ -21,9 +21,11 @@ from datetime import UTC, datetime
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ingest.pipeline.results import Result
 from ingest.storing.models import Delivery, DeliveryState, FindingRow
 from ingest.storing.registry import find_sender
 from ingest.validating.findings import Catalogue
+from ingest.validating.submission import Channel
 
 NOT_ARCHIVED = ""  # archive_path of a delivery whose bytes were not kept
 QUARANTINED = "quarantine/"  # archive_path of a delivery whose bytes are in the quarantine
@@ -38,7 +40,7 @@ class RefusedUpload:
     sender_number: str
     filename: str
     test: bool
-    channel: str
+    channel: Channel
     sha256: str  # of the bytes that arrived
     size: int
     received_at: str  # ISO timestamp, UTC
@@ -71,11 +73,11 @@ def record_refusal(
         sha256=refused.sha256,
         size=refused.size,
         test=refused.test,
-        channel=refused.channel,
+        channel=Channel(refused.channel).value,
         received_at=datetime.fromisoformat(refused.received_at),
         processed_at=datetime.fromisoformat(refused.refused_at),
         state=(DeliveryState.FAILED if failed else DeliveryState.REJECTED).value,
-        result="abgewiesen",
+        result=Result.ABGEWIESEN.value,
         ruleset=ruleset,
         archive_path=refused.archive_path,
         error=refused.error if failed else None,

@@ -2,8 +2,8 @@
 
 The stored-state rules (``ingest.storing.rules_*``) ask these and nothing else; no method here
 writes a row. A batch's lookups are loaded in a few queries (:meth:`StoredView.prefetch`), each
-with all its keys in one parameter (:func:`keys_condition`); a lookup asked outside the batch
-loads its one key.
+with all its keys in one parameter (the backend's ``among``); a lookup asked outside the
+batch loads its one key.
 
 On top of the stored state lies what the file's earlier accepted reports changed
 (:meth:`StoredView.remember`), so that a later report of the same file sees it (an Anmeldung
@@ -16,7 +16,6 @@ in later batches.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,9 +24,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from ingest.storing.backend import Backend, backend_of
 from ingest.storing.bulk import IdAllocator
 from ingest.storing.history import stored_leave
-from ingest.storing.lookup_sql import Statistics, keys_condition
+from ingest.storing.lookup_sql import Statistics
 from ingest.storing.models import (
     Authorisation,
     BillingOffice,
@@ -90,7 +90,7 @@ class StoredView(Remembering, HistoryLookups):
     _leave: dict[int, list[Any]] = field(default_factory=dict)
     _statistics: Statistics = field(default_factory=Statistics)
     _statements: dict[str, Any] = field(default_factory=dict)  # the batch lookups, built once
-    _postgres: bool = field(init=False)
+    _backend: Backend = field(init=False)
     # The first and last day of the file's year, asked by every Jahresmeldung. Set in
     # ``__post_init__``, as every attribute is: one added later (a cached property, say) gives
     # the object a dictionary of its own and makes every attribute lookup on it slower.
@@ -99,7 +99,7 @@ class StoredView(Remembering, HistoryLookups):
     def __post_init__(self) -> None:
         year = self.year
         self.year_bounds = None if year is None else (date(year, 1, 1), date(year, 12, 31))
-        self._postgres = self.session.get_bind().dialect.name == "postgresql"
+        self._backend = backend_of(self.session)
 
     # -- batches --------------------------------------------------------------------------
     def forget_batch(self) -> None:
@@ -119,8 +119,8 @@ class StoredView(Remembering, HistoryLookups):
 
     def prefetch(self, reports: Sequence[ReportData]) -> None:
         """Start a batch: load in a few queries what its reports will ask of the stored state."""
-        if self._postgres and self.analyze:
-            self._statistics.renew_when_grown(self.session, len(reports))
+        if self._backend.refreshes_statistics and self.analyze:
+            self._statistics.renew_when_grown(self.session, self._backend, len(reports))
         self._load_used([r.meldungs_id for r in reports])
         people = [r.person for r in reports if r.person is not None]
         self._load_persons(Person.rvnr, [p.rvnr for p in people if p.rvnr], self._by_rvnr)
@@ -144,13 +144,12 @@ class StoredView(Remembering, HistoryLookups):
         return statement
 
     def _lookup(self, statement: Any, values: Sequence[Any]) -> Any:
-        """Run a batch lookup: ``statement`` filters with :func:`keys_condition`, ``values``
-        its keys, all in one parameter (one prepared statement for any number of keys).
+        """Run a batch lookup: ``statement`` filters with the backend's ``among``, ``values`` its
+        keys, all in one parameter (one prepared statement for any number of keys).
 
         Core on the session's connection: the ORM's result machinery is not needed for rows.
         """
-        keys = list(values) if self._postgres else json.dumps(list(values))
-        return self.session.connection().execute(statement, {"keys": keys})
+        return self.session.connection().execute(statement, {"keys": self._backend.keys(values)})
 
     def _load_used(self, ids: list[str]) -> None:
         if not ids:
@@ -160,7 +159,7 @@ class StoredView(Remembering, HistoryLookups):
             "used",
             lambda: select(Report.meldungs_id).where(
                 Report.sender_number == self.sender_number,
-                keys_condition(Report.meldungs_id, self._postgres),
+                self._backend.among(Report.meldungs_id),
             ),
         )
         self._used.update((found, True) for (found,) in self._lookup(statement, ids))
@@ -177,7 +176,7 @@ class StoredView(Remembering, HistoryLookups):
         statement = self._statement(
             f"persons by {column.key}",
             lambda: select(Person.id, Person.versicherungsnummer, Person.rvnr).where(
-                keys_condition(column, self._postgres)
+                self._backend.among(column)
             ),
         )
         by_number = column is Person.versicherungsnummer
@@ -214,7 +213,7 @@ class StoredView(Remembering, HistoryLookups):
                 select(
                     Insurance.person_id, Insurance.billing_office_id, Insurance.begin, Insurance.end
                 )
-                .where(keys_condition(Insurance.person_id, self._postgres))
+                .where(self._backend.among(Insurance.person_id))
                 .order_by(Insurance.begin)
             ),
         )
@@ -237,7 +236,7 @@ class StoredView(Remembering, HistoryLookups):
         statement = self._statement(
             "annual",
             lambda: select(Report.person_id, Report.billing_office_id).where(
-                *self.annual_filter(), keys_condition(Report.person_id, self._postgres)
+                *self.annual_filter(), self._backend.among(Report.person_id)
             ),
         )
         rows = self._lookup(statement, sorted({p for p, _ in pairs}))

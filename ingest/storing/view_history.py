@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ingest.storing.backend import Backend
 from ingest.storing.history import (
     StoredRelationship,
     StoredReport,
@@ -26,7 +27,6 @@ from ingest.storing.history import (
     statement_exists,
     storno_target,
 )
-from ingest.storing.lookup_sql import keys_condition
 from ingest.storing.models import Insurance
 from ingest.storing.overlay import Overlay, Span
 from ingest.validating.moments import month_bounds
@@ -39,7 +39,7 @@ class HistoryLookups:
     sender_number: str
     overlay: Overlay | None
 
-    _postgres: bool
+    _backend: Backend
 
     def spans_of(self, person_id: int, office_id: int) -> list[Span]:
         raise NotImplementedError
@@ -70,7 +70,7 @@ class HistoryLookups:
         stored = sorted(p for p in changed if p > 0)
         statement = select(Insurance.person_id, Insurance.begin, Insurance.end).where(
             Insurance.billing_office_id == office_id,
-            keys_condition(Insurance.person_id, self._postgres),
+            self._backend.among(Insurance.person_id),
         )
         counted = {
             pid for pid, begin, end in self._lookup(statement, stored) if overlaps(begin, end)
