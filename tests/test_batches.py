@@ -414,7 +414,7 @@ def test_planner_statistics_are_renewed_as_the_tables_grow(
 
         session.execute = counting  # type: ignore[method-assign]
         for _batch in range(40):  # 40 batches of 1,000 on top of the 56 reports above
-            statistics.renew_when_grown(session, 1000)
+            statistics.renew_when_grown(session, PostgreSQL(), 1000)
         session.rollback()
     # at the start (56 rows), then after 1,000 (1,056), 1,000 (2,056), 2,000 (4,056),
     # 3,000 (7,056), 4,000 (11,056), 6,000 (17,056), 9,000 (26,056): 8 of 40 batches
