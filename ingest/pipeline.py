@@ -44,6 +44,7 @@ from ingest.storing.state import StoredChecks
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck, prepare_reading, read_elsewhere
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
+from ingest.validating.rules_delivery import duplicate_file, internal_error
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
 
@@ -410,7 +411,7 @@ class Service:
                 )
             )
             if first is not None:
-                finding = self.catalogue.finding("ZVVO062", f"erste Lieferung {first}")
+                finding = duplicate_file(self.catalogue, first)
                 self._finish(session, delivery, "doppelt", [finding], duplicate_of=first)
                 session.commit()
                 return
@@ -511,7 +512,7 @@ class Service:
         """Internal error: nothing committed, the file stays archived for a re-run (ZVSY999)."""
         with self.sessions.begin() as session:
             delivery = self._delivery(session, delivery_id)
-            finding = self.catalogue.finding("ZVSY999")
+            finding = internal_error(self.catalogue)
             self._finish(session, delivery, "abgewiesen", [finding])
             delivery.state = DeliveryState.FAILED.value
             delivery.original_sha256 = None

@@ -30,13 +30,16 @@ from lxml import etree
 from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
-from ingest.validating.findings import Catalogue, Finding, Kept, load_catalogue
-from ingest.validating.frame_rules import check_header, check_trailer, unreadable_sums
-from ingest.validating.reader import REPORT_LIMITS, FrameProblem, Item, Reader, sniff
+from ingest.validating.findings import Catalogue, Finding, Findings, Kept, load_catalogue
+from ingest.validating.frame_rules import check_header, check_trailer
+from ingest.validating.reader import Item, Reader
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
-from ingest.validating.schema import validate_element
+from ingest.validating.rules_frame import FrameProblem, frame_schema, sniff, within_size
+from ingest.validating.rules_report import report_schema
+from ingest.validating.rules_trailer import Totals, unreadable_sums
 from ingest.validating.seen import SeenIds
+from ingest.validating.submission import Channel, Submission
 
 BATCH = 1000  # reports checked against stored state and written together
 GC_THRESHOLD = 100_000  # allocations between two young-generation collections during a pass
@@ -148,6 +151,7 @@ class FileCheck:
     booking_keys: BookingKeys
     hooks: StateHooks | None = None
     progress: Progress | None = None
+    channel: Channel = Channel.CLI  # how the file reached the fund
     _seen: SeenIds | None = None  # without a database: the MeldungsIds of accepted reports
     _check_context: CheckContext | None = None
     _kept: Kept | None = None  # where the findings go, bounded (made by run)
@@ -173,16 +177,9 @@ class FileCheck:
 
     def run(self) -> FileOutcome:
         out = FileOutcome(test=self.test)
-        if self.size > self.settings.intake.max_file_bytes:
-            out.findings.append(
-                self.catalogue.finding(
-                    "ZVDA005", f"{self.size} Bytes, erlaubt {self.settings.intake.max_file_bytes}"
-                )
-            )
-            return out
-        problem = sniff(self.path)
+        problem = within_size(self.size, self.settings.intake.max_file_bytes) or sniff(self.path)
         if problem is not None:
-            out.findings.append(self._frame_finding(problem))
+            out.findings.extend(self._frame_findings(problem))
             return out
         split = self.hooks is not None and read_elsewhere(self.settings, self.size)
         checks = self.settings.checks
@@ -229,7 +226,7 @@ class FileCheck:
                         batch = []
                     yield TrailerSeen(self._trailer(item, reader.reports))
             yield self._batch(batch, reader.reports, stream.tell(), leave_checks)
-            frame = [self._frame_finding(reader.problem)] if reader.problem is not None else []
+            frame = self._frame_findings(reader.problem) if reader.problem is not None else []
             yield End(reader.reports, frame)
 
     def _batch(
@@ -305,41 +302,18 @@ class FileCheck:
             kept.file(event.frame)
             out.total = event.total
 
-    def _frame_finding(self, problem: FrameProblem) -> Finding:
-        return self.catalogue.finding(
-            problem.code, problem.detail, line=problem.line, column=problem.column
-        )
-
-    def _schema_findings(self, item: Item, code: str, prefix: str | None = None) -> list[Finding]:
-        errors = validate_element(item.element)
-        if not errors:
-            return []
-        meldungs_id = extract.meldungs_id(item.element) if item.kind == "report" else None
-        findings = []
-        for error in errors:
-            line, column = item.at(error.line, error.column)
-            findings.append(
-                self.catalogue.finding(
-                    code,
-                    error.message,
-                    satz=item.satz or None,
-                    meldungs_id=meldungs_id,
-                    field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
-                    line=line,
-                    column=column,
-                )
-            )
-        return findings
+    def _frame_findings(self, problem: FrameProblem) -> list[Finding]:
+        out = Findings(self.catalogue)
+        problem.add_to(out)
+        return out.items
 
     def _header(self, item: Item) -> HeaderSeen:
-        errors = self._schema_findings(item, "ZVDA002", "Vorlauf")
-        if errors:
-            return HeaderSeen(None, errors)
+        errors = Findings(self.catalogue, prefix="Vorlauf")
+        if not frame_schema(item, errors):
+            return HeaderSeen(None, errors.items)
         header = extract.header(item.element, item.line)
         self._check_context = self._new_context(header)
-        return HeaderSeen(
-            header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
-        )
+        return HeaderSeen(header, check_header(header, self._check_context))
 
     def _context(self) -> CheckContext:
         """What the report checks know of the file: made once, from the Vorlauf if it is valid."""
@@ -348,39 +322,27 @@ class FileCheck:
         return self._check_context
 
     def _new_context(self, header: Header | None) -> CheckContext:
+        submission = Submission.of_header(
+            header, received_at=self.received_at, test=self.test, channel=self.channel
+        )
         return CheckContext(
             catalogue=self.catalogue,
             booking_keys=self.booking_keys,
             checks=self.settings.checks,
-            header=header,
-            received_at=self.received_at,
-            test=self.test or (header is not None and header.test),
+            submission=submission,
         )
 
     def _prepare(self, item: Item) -> _Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
-        if item.oversized:  # its parts' sums were added as they were dropped (see _shed)
+        errors = Findings(self.catalogue)
+        if not report_schema(item, errors):
             self._add_sums(*extract.trailer_sums(item.element))
-            return _Checked(None, [self._oversized(item)])
-        errors = self._schema_findings(item, "ZVDA010")
-        if errors:
-            self._add_sums(*extract.trailer_sums(item.element))
-            self._unreadable_sums |= unreadable_sums(item.element)
-            return _Checked(None, errors)
+            if not item.oversized:  # its parts' sums were added as they were dropped (_shed)
+                self._unreadable_sums |= unreadable_sums(item.element)
+            return _Checked(None, errors.items)
         report = extract.report(item.element, item.report_kind, item.satz, item.line)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
         return _Checked(report, None)  # stateless checks: see _batch
-
-    def _oversized(self, item: Item) -> Finding:
-        return self.catalogue.finding(
-            "ZVDA010",
-            f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
-            f"{REPORT_LIMITS.elements} Elemente, {REPORT_LIMITS.attributes} Attribute oder "
-            f"{REPORT_LIMITS.bytes // 1024**2} MiB); sie wurde nicht weiter gelesen",
-            satz=item.satz,
-            meldungs_id=item.meldungs_id,
-            line=item.line,
-        )
 
     def _shed(self, report: etree._Element, last: etree._Element) -> None:
         """The children of an oversized report but ``last`` are dropped: their share of the
@@ -435,16 +397,11 @@ class FileCheck:
         if stateful and self.hooks is not None:
             findings.extend(self.hooks.report(report, findings))
         elif report.meldungs_id in earlier:
-            findings.append(
-                self.catalogue.finding(
-                    "ZVME061",
-                    "in dieser Datei schon verwendet",
-                    satz=report.satz,
-                    meldungs_id=report.meldungs_id,
-                    field="MeldungsId",
-                    line=report.line,
-                )
+            again = Findings(
+                self.catalogue, satz=report.satz, meldungs_id=report.meldungs_id, line=report.line
             )
+            again.add("ZVME061", "in dieser Datei schon verwendet", "MeldungsId")
+            findings.extend(again.items)
         kept.report(findings)
         if findings and any(f.rejects for f in findings):
             return False
@@ -452,13 +409,12 @@ class FileCheck:
         return True
 
     def _trailer(self, item: Item, count: int) -> list[Finding]:
-        errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
-        if errors:
-            return errors
+        errors = Findings(self.catalogue, prefix="Nachlauf")
+        if not frame_schema(item, errors):
+            return errors.items
         trailer = extract.trailer(item.element, item.line)
-        return check_trailer(
-            trailer, self.catalogue, count, self._sum_pay, self._sum_amount, self._unreadable_sums
-        )
+        totals = Totals(count, self._sum_pay, self._sum_amount, self._unreadable_sums)
+        return check_trailer(trailer, self.catalogue, totals)
 
 
 def _read_into(check: FileCheck, pipe: Connection) -> None:
