@@ -11,6 +11,7 @@ import typer
 import typer.main
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingest.cli.rules import app as rules_app
 from ingest.errors import ZvkError
 from ingest.home import keep_private
 from ingest.settings import Settings, load_settings
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(rules_app, name="rules")
 
 SERVICE_COMMANDS = ("serve", "worker")
 HomeOption = Annotated[

@@ -49,6 +49,8 @@ class CodeDefinition:
     message: str
     # ("stateless", "stored") for a code with a part in the file and a part on stored state
     parts: tuple[str, ...] = ()
+    checks: str = ""  # what the check looks at, for the documentation
+    example: str = ""  # an example that gives the finding (Markdown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,9 @@ def parse_catalogue(data: dict[str, object]) -> Catalogue:
         message, title = entry.get("message"), entry.get("title", "")
         if not isinstance(message, str) or not message.strip():
             raise ConfigurationError(f"rules/codes.toml: {code} has no message")
+        checks, example = entry.get("checks", ""), entry.get("example", "")
+        if not isinstance(checks, str) or not isinstance(example, str):
+            raise ConfigurationError(f"rules/codes.toml: {code} has a bad checks or example")
         parts = entry.get("parts", [])
         if not isinstance(parts, list) or not set(parts) <= _PARTS or len(set(parts)) != len(parts):
             raise ConfigurationError(f"rules/codes.toml: {code} has bad parts {parts!r}")
@@ -193,6 +198,8 @@ def parse_catalogue(data: dict[str, object]) -> Catalogue:
             title=str(title),
             message=message.strip(),
             parts=tuple(parts),
+            checks=checks.strip(),
+            example=example.strip(),
         )
     return Catalogue(version=version, codes=codes)
 
