@@ -1,7 +1,10 @@
-"""One pass over a report file: frame, schema, header, reports, trailer.
+"""One pass over a report file: the rules of the frame, the Vorlauf, each report and the
+Nachlauf run where the pass reaches them (the rules: :mod:`ingest.validating.registry`).
 
 The same code serves ``zvk check`` (no database: ``hooks`` is ``None``) and the pipeline, where
-``hooks`` adds the checks against stored state and commits each accepted report as it goes.
+``hooks`` adds the rules on stored state and commits each accepted report as it goes. The
+reports are checked in the :class:`~ingest.validating.submission.Submission` that the Vorlauf
+and the delivery (``received_at``, ``test``, ``channel``) describe, never in the file header.
 """
 
 from __future__ import annotations

@@ -126,10 +126,10 @@ class Findings:
     def __init__(
         self,
         catalogue: Catalogue,
-        *,
         satz: int | None = None,
         meldungs_id: str | None = None,
         line: int | None = None,
+        *,
         prefix: str | None = None,
     ) -> None:
         self.catalogue = catalogue

@@ -50,6 +50,9 @@ class Rule:
     kinds: frozenset[str] | None = None
     # A REPORT rule that looks at all Abschnitte together runs after the PERIOD rules.
     after_periods: bool = False
+    # A PERIOD rule runs only for the booking keys this says yes to (asked once per key and
+    # year, not per Abschnitt); None: for every Abschnitt.
+    when: Callable[[Any], bool] | None = None
 
     @property
     def where(self) -> str:
@@ -84,6 +87,7 @@ def rule(
     stateless: bool | None = None,
     kinds: frozenset[str] | None = None,
     after_periods: bool = False,
+    when: Callable[[Any], bool] | None = None,
 ) -> Callable[[F], F]:
     """Register the decorated function as the rule that gives ``code``.
 
@@ -91,7 +95,8 @@ def rule(
     programming error and raises at import time. One function may be registered for several
     codes when they are the exclusive outcomes of one check (the RVNR gives the first of its
     problems only); it runs once. ``kinds`` limits a report rule to those report kinds;
-    ``after_periods`` makes a report rule run after the rules of the Abschnitte.
+    ``after_periods`` makes a report rule run after the rules of the Abschnitte; ``when`` limits
+    a period rule to the booking keys it says yes to.
     """
 
     def register(check: F) -> F:
@@ -105,6 +110,7 @@ def rule(
             stateless=runs_alone,
             kinds=kinds,
             after_periods=after_periods,
+            when=when,
         )
         return check
 

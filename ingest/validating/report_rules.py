@@ -8,7 +8,8 @@ state run after these, in the pipeline.
 
 The order of a report's findings is stable: the report rules in the order they are registered,
 then the period rules for each Abschnitt in file order, then the report rules registered
-``after_periods``.
+``after_periods``. Which rules apply is worked out once: per report kind (:func:`plans`), and
+for the period rules per booking key and year (:meth:`CheckContext.period_checks`).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Plan:
     """The rules that apply to one report kind, in the order they run."""
 
     before: tuple[Check, ...]  # report rules
-    periods: tuple[Check, ...]  # period rules, for each Abschnitt
+    periods: tuple[tuple[Check, Callable[[Booking], bool] | None], ...]  # period rules, `when`
     after: tuple[Check, ...]  # report rules on all Abschnitte together
 
 
@@ -53,19 +54,23 @@ def plans() -> dict[str, Plan]:
     rules = list(registered().values())
     plan: dict[str, Plan] = {}
     for kind, children in REPORT_CHILDREN.items():
-        lists: tuple[list[Check], list[Check], list[Check]] = ([], [], [])
+        before: list[Check] = []
+        periods: list[tuple[Check, Callable[[Booking], bool] | None]] = []
+        after: list[Check] = []
         for found in rules:
             if found.kinds is not None and kind not in found.kinds:
                 continue
             if found.scope is Scope.REPORT and found.check is not report_schema:
-                target = lists[2] if found.after_periods else lists[0]
-            elif found.scope is Scope.PERIOD and "Abschnitt" in children:
-                target = lists[1]
-            else:
-                continue
-            if found.check not in target:
-                target.append(found.check)
-        plan[kind] = Plan(*(tuple(checks) for checks in lists))
+                target = after if found.after_periods else before
+                if found.check not in target:
+                    target.append(found.check)
+            elif (
+                found.scope is Scope.PERIOD
+                and "Abschnitt" in children
+                and (found.check, found.when) not in periods
+            ):
+                periods.append((found.check, found.when))
+        plan[kind] = Plan(tuple(before), tuple(periods), tuple(after))
     return plan
 
 
@@ -78,6 +83,9 @@ class CheckContext:
     checks: ChecksSettings
     submission: Submission
     _bookings: dict[tuple[str, int], Booking] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _period_checks: dict[tuple[str, str, int], tuple[Booking, tuple[Check, ...]]] = field(
         default_factory=dict, compare=False, repr=False
     )
     # asked by every report: worked out once
@@ -108,19 +116,34 @@ class CheckContext:
             self._bookings[key, year] = booking
             return booking
 
+    def period_checks(self, kind: str, key: str, year: int) -> tuple[Booking, tuple[Check, ...]]:
+        """The booking of ``key`` in ``year`` and the period rules of ``kind`` that apply to
+        it, in the order they run; worked out once per kind, key and year."""
+        try:
+            return self._period_checks[kind, key, year]
+        except KeyError:
+            booking = self.booking(key, year)
+            checks = tuple(
+                check for check, when in self.plans[kind].periods if when is None or when(booking)
+            )
+            self._period_checks[kind, key, year] = (booking, checks)
+            return booking, checks
+
 
 def check_report(report: ReportData, ctx: CheckContext) -> list[Finding]:
     """Every stateless finding about ``report``, in a stable order."""
-    plan = ctx.plans[report.kind]
-    out = Findings(
-        ctx.catalogue, satz=report.satz, meldungs_id=report.meldungs_id, line=report.line
-    )
+    kind = report.kind
+    plan = ctx.plans[kind]
+    out = Findings(ctx.catalogue, report.satz, report.meldungs_id, report.line)
     for check in plan.before:
         check(report, ctx, out)
     if plan.periods:
+        known = ctx._period_checks
         for period in report.periods:
-            booking = ctx.booking(period.booking_key, period.begin.year)
-            for check in plan.periods:
+            year = period.begin.year
+            entry = known.get((kind, period.booking_key, year))
+            booking, checks = entry or ctx.period_checks(kind, period.booking_key, year)
+            for check in checks:
                 check(report, period, booking, ctx, out)
     for check in plan.after:
         check(report, ctx, out)

@@ -3,6 +3,8 @@
 Each rule is called as ``check(report, period, booking, ctx, out)`` for every Abschnitt of a
 report, in file order; ``booking`` is what the Abschnitt's booking key means in its year
 (:meth:`~ingest.validating.report_rules.CheckContext.booking`), worked out once per key and year.
+A rule registered ``when`` a booking has some property runs only for such Abschnitte; it still
+says nothing when called for another.
 Negative amounts (ZVVA100) and overlapping Abschnitte (ZVVA070) are report rules.
 """
 
@@ -33,6 +35,26 @@ class Booking(NamedTuple):
     share: Decimal | None
 
 
+def _without_merkmal(booking: Booking) -> bool:
+    return booking.merkmal is None
+
+
+def _with_pay(booking: Booking) -> bool:
+    return booking.merkmal is not None and booking.merkmal.with_pay
+
+
+def _without_pay(booking: Booking) -> bool:
+    return booking.merkmal is not None and not booking.merkmal.with_pay
+
+
+def _with_children(booking: Booking) -> bool:
+    return booking.merkmal is not None and booking.merkmal.needs_children
+
+
+def _with_rate(booking: Booking) -> bool:
+    return _with_pay(booking) and booking.share is not None
+
+
 @rule("ZVVA010", Scope.PERIOD)
 def begin_before_end(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
@@ -55,7 +77,7 @@ def within_one_year(
         out.add("ZVVA020", f"außerhalb des Jahres {year}", f"{period.where}/Beginn")
 
 
-@rule("ZVVA030", Scope.PERIOD)
+@rule("ZVVA030", Scope.PERIOD, when=_without_merkmal)
 def booking_key_known(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
 ) -> None:
@@ -65,7 +87,7 @@ def booking_key_known(
         out.add("ZVVA030", booking.problem, f"{period.where}/Buchungsschluessel")
 
 
-@rule("ZVVA040", Scope.PERIOD)
+@rule("ZVVA040", Scope.PERIOD, when=_with_pay)
 def pay_where_due(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
 ) -> None:
@@ -75,7 +97,7 @@ def pay_where_due(
         out.add("ZVVA040", None, f"{period.where}/Entgelt")
 
 
-@rule("ZVVA050", Scope.PERIOD)
+@rule("ZVVA050", Scope.PERIOD, when=_without_pay)
 def no_pay_where_none(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
 ) -> None:
@@ -87,7 +109,7 @@ def no_pay_where_none(
         out.add("ZVVA050", None, f"{period.where}/{'Entgelt' if period.pay != ZERO else 'Betrag'}")
 
 
-@rule("ZVVA060", Scope.PERIOD)
+@rule("ZVVA060", Scope.PERIOD, when=_with_children)
 def children_counted(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
 ) -> None:
@@ -101,7 +123,7 @@ def children_counted(
         out.add("ZVVA060", None, f"{period.where}/Kinderzahl")
 
 
-@rule("ZVVA080", Scope.PERIOD)
+@rule("ZVVA080", Scope.PERIOD, when=_with_rate)
 def amount_at_rate(
     report: ReportData, period: PeriodData, booking: Booking, ctx: CheckContext, out: Findings
 ) -> None:
