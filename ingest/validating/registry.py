@@ -9,6 +9,11 @@ same codes, each once, and that the catalogue's ``stateless`` flag says where th
 
 Codes that the service itself gives (a duplicate file, an internal error, the bound on the
 findings of a protocol) are registered the same way, with the function that gives them.
+
+Where the rules of a scope run: FRAME rules at the stage of reading where each can be known
+(``rules_frame``); HEADER and TRAILER rules in ``frame_rules``; REPORT and PERIOD rules in
+``report_rules`` (per report kind, the period rules per Abschnitt); STORED rules in the pipeline,
+after the stateless ones. Each runs its rules in the order of :func:`registered`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Rules of the file as a whole (scope FRAME): size, first bytes, XML, the schema of the frame.
 
-The rules on the first bytes run in :func:`sniff` before the parser starts, in the order they
-are registered; the first problem found ends the file. Each rule gives one code:
+Each rule gives one code at the stage of reading where it can be known; the first problem
+found ends the file:
 
 * ZVDA005 before anything is read, from the size alone;
 * ZVDA006, ZVDA004, ZVDA003 from the first 64 KiB (:func:`sniff`);
