@@ -255,9 +255,9 @@ class FileCheck:
         return out.items
 
     def _header(self, item: Item) -> HeaderSeen:
-        errors = Findings(self.catalogue, prefix="Vorlauf")
-        if not frame_schema(item, errors):
-            return HeaderSeen(None, errors.items)
+        errors = frame_schema(item, self.catalogue)
+        if errors is not None:
+            return HeaderSeen(None, errors)
         header = extract.header(item.element, item.line)
         self._check_context = self._new_context(header)
         return HeaderSeen(header, check_header(header, self._check_context))
@@ -281,12 +281,12 @@ class FileCheck:
 
     def _prepare(self, item: Item) -> Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
-        errors = Findings(self.catalogue)
-        if not report_schema(item, errors):
+        errors = report_schema(item, self.catalogue)
+        if errors is not None:
             self._add_sums(*extract.trailer_sums(item.element))
             if not item.oversized:  # its parts' sums were added as they were dropped (_shed)
                 self._unreadable_sums |= unreadable_sums(item.element)
-            return Checked(None, errors.items)
+            return Checked(None, errors)
         report = extract.report(item.element, item.report_kind, item.satz, item.line)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
         return Checked(report, None)  # stateless checks: see _batch
@@ -356,9 +356,9 @@ class FileCheck:
         return True
 
     def _trailer(self, item: Item, count: int) -> list[Finding]:
-        errors = Findings(self.catalogue, prefix="Nachlauf")
-        if not frame_schema(item, errors):
-            return errors.items
+        errors = frame_schema(item, self.catalogue)
+        if errors is not None:
+            return errors
         trailer = extract.trailer(item.element, item.line)
         totals = Totals(count, self._sum_pay, self._sum_amount, self._unreadable_sums)
         return check_trailer(trailer, self.catalogue, totals)

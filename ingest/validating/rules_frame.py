@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from ingest.validating.findings import Findings
+from ingest.validating.findings import Catalogue, Finding, Findings
 from ingest.validating.registry import Scope, rule
 from ingest.validating.schema import SchemaError, validate_element
 from ingest.validating.xml_messages import syntax_message
@@ -113,11 +113,17 @@ def well_formed(error: etree.XMLSyntaxError) -> FrameProblem:
 
 
 @rule("ZVDA002", Scope.FRAME)
-def frame_schema(item: Item, out: Findings) -> bool:
-    """The Vorlauf and the Nachlauf follow the schema; True when they do."""
+def frame_schema(item: Item, catalogue: Catalogue) -> list[Finding] | None:
+    """The Vorlauf and the Nachlauf follow the schema; their findings, None when they do."""
     errors = validate_element(item.element)
+    if not errors:
+        return None
+    out = Findings(catalogue, prefix=_FRAME_PARTS[item.kind])
     add_schema_errors(item, errors, "ZVDA002", out)
-    return not errors
+    return out.items
+
+
+_FRAME_PARTS = {"header": "Vorlauf", "trailer": "Nachlauf"}
 
 
 def add_schema_errors(item: Item, errors: list[SchemaError], code: str, out: Findings) -> None:

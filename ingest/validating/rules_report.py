@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ingest.validating import extract
 from ingest.validating.extract import REPORT_CHILDREN
-from ingest.validating.findings import Findings, money
+from ingest.validating.findings import Catalogue, Finding, Findings, money
 from ingest.validating.identifiers import (
     rvnr_matches_birth_date,
     rvnr_problem,
@@ -44,24 +44,24 @@ ZERO = Decimal(0)  # compared with amounts: a Decimal compares faster with a Dec
 
 
 @rule("ZVDA010", Scope.REPORT)
-def report_schema(item: Item, out: Findings) -> bool:
-    """The report element follows the schema and holds no more than a report can; True when
-    it does (then it becomes a record for the other rules)."""
+def report_schema(item: Item, catalogue: Catalogue) -> list[Finding] | None:
+    """The report element follows the schema and holds no more than a report can; its
+    findings, None when it does (then it becomes a record for the other rules)."""
     if item.oversized:
-        out.satz, out.meldungs_id, out.line = item.satz, item.meldungs_id, item.line
+        out = Findings(catalogue, item.satz, item.meldungs_id, item.line)
         out.add(
             "ZVDA010",
             f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
             f"{REPORT_LIMITS.elements} Elemente, {REPORT_LIMITS.attributes} Attribute oder "
             f"{REPORT_LIMITS.bytes // 1024**2} MiB); sie wurde nicht weiter gelesen",
         )
-        return False
+        return out.items
     errors = validate_element(item.element)
     if not errors:
-        return True
-    out.satz, out.meldungs_id = item.satz or None, extract.meldungs_id(item.element)
+        return None
+    out = Findings(catalogue, item.satz or None, extract.meldungs_id(item.element))
     add_schema_errors(item, errors, "ZVDA010", out)
-    return False
+    return out.items
 
 
 @rule("ZVDA020", Scope.REPORT)
