@@ -27,8 +27,9 @@ from pathlib import Path
 
 from ingest.settings import load_settings
 from ingest.validating import extract
-from ingest.validating.checker import BATCH, Batch, FileCheck, _Checked, _encode, relaxed_gc
+from ingest.validating.checker import BATCH, FileCheck
 from ingest.validating.reader import Reader
+from ingest.validating.reading import Batch, Checked, encode, relaxed_gc
 from ingest.validating.report_rules import check_report
 from ingest.validating.schema import validate_element
 
@@ -57,7 +58,7 @@ def reading_process(path: Path, home: Path) -> dict[str, float]:
     context = check._context()
     spent = dict.fromkeys(("read", "schema", "record", "sums", "checks", "encode"), 0.0)
     clock = time.perf_counter
-    batch: list[_Checked] = []
+    batch: list[Checked] = []
     with path.open("rb") as stream, relaxed_gc():
         last = clock()
         for item in Reader(stream).items():
@@ -79,11 +80,11 @@ def reading_process(path: Path, home: Path) -> dict[str, float]:
             extract.report_sums(report)
             last, now = now, clock()
             spent["sums"] += now - last
-            batch.append(_Checked(report, check_report(report, context)))
+            batch.append(Checked(report, check_report(report, context)))
             last, now = now, clock()
             spent["checks"] += now - last
             if len(batch) >= BATCH:
-                _encode(Batch(batch, 0, 0))
+                encode(Batch(batch, 0, 0))
                 batch = []
             last = clock()
             spent["encode"] += last - now

@@ -77,3 +77,23 @@ def test_version_is_named_and_malformed_catalogues_are_refused() -> None:
         parse_catalogue(broken)
     with pytest.raises(ConfigurationError):
         parse_catalogue({"version": "x", "codes": {"ZVDA001": {"severity": "F", "scope": "Datei"}}})
+
+
+def test_parts_of_a_code_are_read_and_checked() -> None:
+    """`parts` names the two parts of a code (ZVME096); a part of another name, or parts on a
+    code `zvk check` cannot give, are refused at load."""
+    assert load_catalogue().codes["ZVME096"].parts == ("stateless", "stored")
+    assert load_catalogue().codes["ZVME088"].parts == ()
+
+    def entry(**extra: object) -> dict[str, object]:
+        fields = {"severity": "F", "scope": "Meldung", "message": "m", "stateless": True}
+        return {"version": "x", "codes": {"ZVME096": {**fields, **extra}}}
+
+    assert parse_catalogue(entry(parts=["stateless", "stored"])).codes["ZVME096"].parts == (
+        "stateless",
+        "stored",
+    )
+    with pytest.raises(ConfigurationError, match="bad parts"):
+        parse_catalogue(entry(parts=["stateless", "database"]))
+    with pytest.raises(ConfigurationError, match="not stateless"):
+        parse_catalogue(entry(parts=["stateless", "stored"], stateless=False))

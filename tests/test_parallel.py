@@ -14,7 +14,7 @@ from hostile import CORPUS
 from test_batches import load_generator
 
 from ingest.pipeline import Service
-from ingest.validating import checker
+from ingest.validating import checker, reading
 from ingest.validating.findings import Finding
 from ingest.validating.records import PeriodData, PersonData, ReportData, StatementData
 from tests.conftest import SENDER
@@ -108,10 +108,10 @@ def test_the_report_checks_give_the_same_findings_in_either_process(
         return pattern == "there" or (pattern == "alternating" and asked % 2 == 0)
 
     def in_this_process(self: checker.FileCheck) -> object:
-        reading = dataclasses.replace(self, hooks=None, progress=None, _seen=None)
-        for event in reading.read(leave_checks=leave):
-            back = checker._decode(checker._encode(event))
-            if isinstance(back, checker.Batch):
+        reader = dataclasses.replace(self, hooks=None, progress=None, _seen=None)
+        for event in reader.read(leave_checks=leave):
+            back = reading.decode(reading.encode(event))
+            if isinstance(back, reading.Batch):
                 left.extend(c.findings is None for c in back.checked if c.report is not None)
             yield back
 
@@ -128,8 +128,8 @@ def test_the_reading_process_sees_whether_the_receiver_waits() -> None:
     """The receiver is about to wait when the pipe holds less than one batch."""
     receiving, sending = multiprocessing.Pipe(duplex=False)
     try:
-        checker._widen(receiving)
-        waits = checker._ReceiverWaits(sending.fileno())
+        reading.widen(receiving)
+        waits = reading.ReceiverWaits(sending.fileno())
         assert not waits()  # before the first batch: nothing to compare with
         waits.batch_bytes = 100_000
         assert waits()
@@ -173,11 +173,11 @@ def test_batches_cross_the_pipe_unchanged() -> None:
     statement = StatementData("2025-03", 7, *(Decimal(v) for v in ("1e3", "1.5", "2", "0", "3.5")))
     finding = Finding("ZVME088", "F", "Meldung", "Prüfziffer falsch.", 3, "M-3", "Person/RVNR", 9)
     checked = [
-        checker._Checked(
+        reading.Checked(
             ReportData("Jahresmeldung", 1, 4, "M-1", "100001", "001", person, periods=periods),
             [],
         ),
-        checker._Checked(
+        reading.Checked(
             ReportData(
                 "Abmeldung",
                 2,
@@ -193,33 +193,33 @@ def test_batches_cross_the_pipe_unchanged() -> None:
             ),
             [finding],
         ),
-        checker._Checked(
+        reading.Checked(
             ReportData("Monatsabrechnung", 3, 7, "M-3", "100001", "003", statement=statement),
             [finding, finding],
         ),
-        checker._Checked(None, [finding]),
+        reading.Checked(None, [finding]),
     ]
-    batch = checker.Batch(checked, 4, 1234)
-    back = checker._decode(checker._encode(batch))
+    batch = reading.Batch(checked, 4, 1234)
+    back = reading.decode(reading.encode(batch))
     assert back == batch
     assert back is not batch
-    assert isinstance(back, checker.Batch)
+    assert isinstance(back, reading.Batch)
     first = back.checked[0].report
     assert first is not None and first.periods[0].pay == Decimal("0.10")
     assert str(first.periods[1].pay) == "12.345"  # the digits as written, not a float
-    header_seen = checker.HeaderSeen(None, [finding])
-    assert checker._decode(checker._encode(header_seen)) == header_seen
+    header_seen = reading.HeaderSeen(None, [finding])
+    assert reading.decode(reading.encode(header_seen)) == header_seen
 
 
 def test_the_pipe_holds_several_batches() -> None:
     """The pipe between the processes is widened to 1 MiB where Linux allows it."""
     receiving, sending = multiprocessing.Pipe(duplex=False)
     try:
-        checker._widen(receiving)
+        reading.widen(receiving)
         size = fcntl.fcntl(receiving.fileno(), getattr(fcntl, "F_GETPIPE_SZ", 1032))
         limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
         # (a system that caps pipes below 1 MiB keeps its default; root may exceed the cap)
-        assert size >= checker.PIPE_BYTES or limit < checker.PIPE_BYTES
+        assert size >= reading.PIPE_BYTES or limit < reading.PIPE_BYTES
     finally:
         receiving.close()
         sending.close()

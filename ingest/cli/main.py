@@ -27,6 +27,7 @@ from ingest.cli import (
     persons,
     reconcile,
     reports,
+    rules,
     senders,
     sftp,
 )
@@ -83,6 +84,7 @@ app.add_typer(members.app, name="members")
 app.add_typer(persons.app, name="persons")
 app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")
+app.add_typer(rules.app, name="rules")
 app.add_typer(senders.app, name="senders")
 app.add_typer(sftp.app, name="sftp")
 

@@ -30,6 +30,7 @@ from ingest.storing.refusals import NOT_ARCHIVED, RefusedUpload, is_quarantined,
 from ingest.storing.registry import find_sender
 from ingest.storing.rows import StoredRows
 from ingest.validating.findings import Catalogue, Finding
+from ingest.validating.rules_delivery import internal_error
 from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.ledger")
@@ -182,7 +183,7 @@ class Ledger:
         """Internal error: nothing committed, the file stays archived for a re-run (ZVSY999)."""
         with self.sessions.begin() as session:
             delivery = self.delivery(session, delivery_id)
-            finding = self.catalogue.finding("ZVSY999")
+            finding = internal_error(self.catalogue)
             self.finish(session, delivery, Result.ABGEWIESEN, [finding])
             delivery.state = DeliveryState.FAILED.value
             delivery.original_sha256 = None

@@ -40,6 +40,8 @@ from ingest.storing.state import StoredChecks
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.checker import FileCheck
 from ingest.validating.findings import Catalogue
+from ingest.validating.rules_delivery import duplicate_file
+from ingest.validating.submission import Channel
 
 log = structlog.stdlib.get_logger("ingest.pipeline")
 
@@ -192,7 +194,7 @@ class Worker:
                 )
             )
             if first is not None:
-                finding = self.catalogue.finding("ZVVO062", f"erste Lieferung {first}")
+                finding = duplicate_file(self.catalogue, first)
                 self.ledger.finish(session, delivery, Result.DOPPELT, [finding], duplicate_of=first)
                 session.commit()
                 return
@@ -210,6 +212,7 @@ class Worker:
                 sender_number=delivery.sender_number,
                 test=delivery.test,
                 received_at=aware(delivery.received_at),
+                channel=Channel(delivery.channel),
                 settings=self.settings,
                 catalogue=self.catalogue,
                 booking_keys=load_booking_keys(),

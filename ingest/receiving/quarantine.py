@@ -32,7 +32,8 @@ from ingest.errors import Refused, TransientError
 from ingest.receiving import intake
 from ingest.receiving.names import escaped_name
 from ingest.settings import Settings
-from ingest.storing.refusals import NOT_ARCHIVED, SYSTEM_ERROR, RefusedUpload, now_iso
+from ingest.storing.refusals import NOT_ARCHIVED, RefusedUpload, now_iso
+from ingest.validating.rules_delivery import SYSTEM_ERROR
 from ingest.validating.submission import Channel
 
 __all__ = ["RefusalLedger", "Refused", "is_transient", "reason_of", "refuse_arrival"]

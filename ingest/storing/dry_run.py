@@ -34,7 +34,7 @@ from ingest.storing.view import StoredView
 from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.moments import year_of_period
-from ingest.validating.records import Header, ReportData
+from ingest.validating.records import ReportData
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.submission import Submission
 
@@ -94,24 +94,11 @@ def stateless_findings(
     report: ReportData, submission: Submission, catalogue: Catalogue, checks: ChecksSettings
 ) -> list[Finding]:
     """The checks of ``report`` that need no database, as in a file of that submission."""
-    header = None
-    if submission.file_kind is not None and submission.period is not None:
-        header = Header(
-            sender=submission.sender or "",
-            file_number=0,
-            created=submission.received_at,
-            file_kind=submission.file_kind,
-            period=submission.period,
-            test=submission.test,
-            software=None,
-        )
     context = CheckContext(
         catalogue=catalogue,
         booking_keys=load_booking_keys(),
         checks=checks,
-        header=header,
-        received_at=submission.received_at,
-        test=submission.test,
+        submission=submission,
     )
     return check_report(report, context)
 

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 from ingest.pipeline.results import Result
 from ingest.storing.models import Delivery, DeliveryState, FindingRow
 from ingest.storing.registry import find_sender
-from ingest.validating.findings import Catalogue
+from ingest.validating.findings import Catalogue, Findings
+from ingest.validating.rules_delivery import SYSTEM_ERROR
 from ingest.validating.submission import Channel
 
 NOT_ARCHIVED = ""  # archive_path of a delivery whose bytes were not kept
 QUARANTINED = "quarantine/"  # archive_path of a delivery whose bytes are in the quarantine
-SYSTEM_ERROR = "ZVSY999"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,9 @@ def record_refusal(
     )
     session.add(delivery)
     session.flush()
-    finding = catalogue.finding(refused.code, refused.detail)
+    out = Findings(catalogue)
+    out.add(refused.code, refused.detail)
+    (finding,) = out.items
     session.execute(
         insert(FindingRow),
         [

@@ -1,46 +1,55 @@
-"""One pass over a report file: frame, schema, header, reports, trailer.
+"""One pass over a report file: the rules of the frame, the Vorlauf, each report and the
+Nachlauf run where the pass reaches them (the rules: :mod:`ingest.validating.registry`).
 
 The same code serves ``zvk check`` (no database: ``hooks`` is ``None``) and the pipeline, where
-``hooks`` adds the checks against stored state and applies each accepted report as it goes
-(unless the delivery is a test or its Vorlauf is refused: then its reports are decided only).
+``hooks`` adds the rules on stored state and applies each accepted report as it goes (unless
+the delivery is a test or its Vorlauf is refused: then its reports are decided only). The
+reports are checked in the :class:`~ingest.validating.submission.Submission` that the Vorlauf
+and the delivery (``received_at``, ``test``, ``channel``) describe, never in the file header.
 """
 
 from __future__ import annotations
 
-import fcntl
-import gc
-import multiprocessing
 import multiprocessing.forkserver
-import pickle
-import termios
 import threading
-import traceback
-from array import array
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Protocol
 
-import msgspec
 from lxml import etree
 
 from ingest.settings import Settings
 from ingest.validating import extract
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
-from ingest.validating.findings import Catalogue, Finding, Kept, load_catalogue
-from ingest.validating.frame_rules import check_header, check_trailer, unreadable_sums
-from ingest.validating.reader import REPORT_LIMITS, FrameProblem, Item, Reader, sniff
+from ingest.validating.findings import Catalogue, Finding, Findings, Kept, load_catalogue
+from ingest.validating.frame_rules import check_header, check_trailer
+from ingest.validating.reader import Item, Reader
+from ingest.validating.reading import (
+    Batch,
+    Checked,
+    End,
+    Event,
+    HeaderSeen,
+    ReadFailed,
+    TrailerSeen,
+    decode,
+    read_into,
+    reading_context,
+    relaxed_gc,
+    widen,
+)
 from ingest.validating.records import Header, ReportData
 from ingest.validating.report_rules import CheckContext, check_report
-from ingest.validating.schema import validate_element
+from ingest.validating.rules_frame import FrameProblem, frame_schema, sniff, within_size
+from ingest.validating.rules_report import report_schema
+from ingest.validating.rules_trailer import Totals, unreadable_sums
 from ingest.validating.seen import SeenIds
+from ingest.validating.submission import Channel, Submission
 
 BATCH = 1000  # reports checked against stored state and written together
-GC_THRESHOLD = 100_000  # allocations between two young-generation collections during a pass
 Progress = Callable[[int, int], None]  # reports read so far, bytes read so far
 
 
@@ -72,65 +81,6 @@ class StateHooks(Protocol):
         ...
 
 
-class _Checked(msgspec.Struct, array_like=True, gc=False):
-    """A report after the checks that need only the file, waiting for its batch."""
-
-    report: ReportData | None  # None: the schema refused it
-    findings: list[Finding] | None  # None: the stateless checks are still to run
-
-
-@dataclass(slots=True)
-class HeaderSeen:
-    header: Header | None  # None: the Vorlauf is not schema-valid
-    findings: list[Finding]
-
-
-@dataclass(slots=True)
-class Batch:
-    checked: list[_Checked]
-    reports: int  # reports read so far
-    position: int  # bytes read so far
-
-
-@dataclass(slots=True)
-class TrailerSeen:
-    findings: list[Finding]
-
-
-@dataclass(slots=True)
-class End:
-    total: int
-    frame: list[Finding]  # the first problem of the file as a whole, if any
-
-
-@dataclass(slots=True)
-class ReadFailed:
-    traceback: str
-
-
-Event = HeaderSeen | Batch | TrailerSeen | End
-
-
-@contextmanager
-def relaxed_gc() -> Iterator[None]:
-    """Fewer cyclic garbage collections during a pass over a file.
-
-    A pass makes millions of short-lived objects and almost no cycles; with the default
-    thresholds, the collector traverses the long-lived heap (the imported libraries) again and
-    again, which cost about a quarter of the time of a large file. The objects alive at the start
-    are frozen (excluded from collection) and the collector runs less often; both are restored at
-    the end.
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
 @dataclass
 class FileOutcome:
     header: Header | None = None
@@ -152,6 +102,7 @@ class FileCheck:
     booking_keys: BookingKeys
     hooks: StateHooks | None = None
     progress: Progress | None = None
+    channel: Channel = Channel.CLI  # how the file reached the fund
     _seen: SeenIds | None = None  # without a database: the MeldungsIds of accepted reports
     _check_context: CheckContext | None = None
     _kept: Kept | None = None  # where the findings go, bounded (made by run)
@@ -177,16 +128,9 @@ class FileCheck:
 
     def run(self) -> FileOutcome:
         out = FileOutcome(test=self.test)
-        if self.size > self.settings.intake.max_file_bytes:
-            out.findings.append(
-                self.catalogue.finding(
-                    "ZVDA005", f"{self.size} Bytes, erlaubt {self.settings.intake.max_file_bytes}"
-                )
-            )
-            return out
-        problem = sniff(self.path)
+        problem = within_size(self.size, self.settings.intake.max_file_bytes) or sniff(self.path)
         if problem is not None:
-            out.findings.append(self._frame_finding(problem))
+            out.findings.extend(self._frame_findings(problem))
             return out
         split = self.hooks is not None and read_elsewhere(self.settings, self.size)
         checks = self.settings.checks
@@ -218,7 +162,7 @@ class FileCheck:
         """
         with self.path.open("rb") as stream:
             reader = Reader(stream, shed=self._shed)
-            batch: list[_Checked] = []
+            batch: list[Checked] = []
             for item in reader.items():
                 if item.kind == "header":
                     yield self._header(item)
@@ -233,11 +177,11 @@ class FileCheck:
                         batch = []
                     yield TrailerSeen(self._trailer(item, reader.reports))
             yield self._batch(batch, reader.reports, stream.tell(), leave_checks)
-            frame = [self._frame_finding(reader.problem)] if reader.problem is not None else []
+            frame = self._frame_findings(reader.problem) if reader.problem is not None else []
             yield End(reader.reports, frame)
 
     def _batch(
-        self, batch: list[_Checked], reports: int, position: int, leave: Callable[[], bool] | None
+        self, batch: list[Checked], reports: int, position: int, leave: Callable[[], bool] | None
     ) -> Batch:
         """A batch to hand on; its stateless checks run here unless ``leave`` says otherwise."""
         if batch and (leave is None or not leave()):
@@ -260,17 +204,17 @@ class FileCheck:
         pipe holds less than one batch (this process is about to wait for it), and runs them
         itself otherwise. The findings are the same either way, in the same order.
         """
-        context = _reading_context()
+        context = reading_context()
         receiving, sending = context.Pipe(duplex=False)
-        _widen(receiving)
+        widen(receiving)
         reader = replace(self, hooks=None, progress=None, _seen=None, _kept=None)
-        child = context.Process(target=_read_into, args=(reader, sending), daemon=True)
+        child = context.Process(target=read_into, args=(reader, sending), daemon=True)
         child.start()
         sending.close()
         try:
             while True:
                 try:
-                    event = _decode(receiving.recv_bytes())
+                    event = decode(receiving.recv_bytes())
                 except EOFError:
                     raise RuntimeError(f"reading process ended early ({child.exitcode})") from None
                 if isinstance(event, ReadFailed):
@@ -310,41 +254,18 @@ class FileCheck:
             kept.file(event.frame)
             out.total = event.total
 
-    def _frame_finding(self, problem: FrameProblem) -> Finding:
-        return self.catalogue.finding(
-            problem.code, problem.detail, line=problem.line, column=problem.column
-        )
-
-    def _schema_findings(self, item: Item, code: str, prefix: str | None = None) -> list[Finding]:
-        errors = validate_element(item.element)
-        if not errors:
-            return []
-        meldungs_id = extract.meldungs_id(item.element) if item.kind == "report" else None
-        findings = []
-        for error in errors:
-            line, column = item.at(error.line, error.column)
-            findings.append(
-                self.catalogue.finding(
-                    code,
-                    error.message,
-                    satz=item.satz or None,
-                    meldungs_id=meldungs_id,
-                    field=f"{prefix}/{error.field}" if prefix and error.field else error.field,
-                    line=line,
-                    column=column,
-                )
-            )
-        return findings
+    def _frame_findings(self, problem: FrameProblem) -> list[Finding]:
+        out = Findings(self.catalogue)
+        problem.add_to(out)
+        return out.items
 
     def _header(self, item: Item) -> HeaderSeen:
-        errors = self._schema_findings(item, "ZVDA002", "Vorlauf")
-        if errors:
+        errors = frame_schema(item, self.catalogue)
+        if errors is not None:
             return HeaderSeen(None, errors)
         header = extract.header(item.element, item.line)
         self._check_context = self._new_context(header)
-        return HeaderSeen(
-            header, check_header(header, self.catalogue, self.settings.checks, self.received_at)
-        )
+        return HeaderSeen(header, check_header(header, self._check_context))
 
     def _context(self) -> CheckContext:
         """What the report checks know of the file: made once, from the Vorlauf if it is valid."""
@@ -353,39 +274,27 @@ class FileCheck:
         return self._check_context
 
     def _new_context(self, header: Header | None) -> CheckContext:
+        submission = Submission.of_header(
+            header, received_at=self.received_at, test=self.test, channel=self.channel
+        )
         return CheckContext(
             catalogue=self.catalogue,
             booking_keys=self.booking_keys,
             checks=self.settings.checks,
-            header=header,
-            received_at=self.received_at,
-            test=self.test or (header is not None and header.test),
+            submission=submission,
         )
 
-    def _prepare(self, item: Item) -> _Checked:
+    def _prepare(self, item: Item) -> Checked:
         """Everything that needs the element itself: it is cleared once the reader moves on."""
-        if item.oversized:  # its parts' sums were added as they were dropped (see _shed)
+        errors = report_schema(item, self.catalogue)
+        if errors is not None:
             self._add_sums(*extract.trailer_sums(item.element))
-            return _Checked(None, [self._oversized(item)])
-        errors = self._schema_findings(item, "ZVDA010")
-        if errors:
-            self._add_sums(*extract.trailer_sums(item.element))
-            self._unreadable_sums |= unreadable_sums(item.element)
-            return _Checked(None, errors)
+            if not item.oversized:  # its parts' sums were added as they were dropped (_shed)
+                self._unreadable_sums |= unreadable_sums(item.element)
+            return Checked(None, errors)
         report = extract.report(item.element, item.report_kind, item.satz, item.line)  # type: ignore[arg-type]
         self._add_sums(*extract.report_sums(report))
-        return _Checked(report, None)  # stateless checks: see _batch
-
-    def _oversized(self, item: Item) -> Finding:
-        return self.catalogue.finding(
-            "ZVDA010",
-            f"die Meldung ist größer, als eine Meldung nach dem Schema sein kann (mehr als "
-            f"{REPORT_LIMITS.elements} Elemente, {REPORT_LIMITS.attributes} Attribute oder "
-            f"{REPORT_LIMITS.bytes // 1024**2} MiB); sie wurde nicht weiter gelesen",
-            satz=item.satz,
-            meldungs_id=item.meldungs_id,
-            line=item.line,
-        )
+        return Checked(report, None)  # stateless checks: see _batch
 
     def _shed(self, report: etree._Element, last: etree._Element) -> None:
         """The children of an oversized report but ``last`` are dropped: their share of the
@@ -396,7 +305,7 @@ class FileCheck:
         self._sum_pay += pay
         self._sum_amount += amount
 
-    def _drain(self, batch: list[_Checked], out: FileOutcome) -> None:
+    def _drain(self, batch: list[Checked], out: FileOutcome) -> None:
         """Check a batch of reports against stored state, in file order."""
         stateful = self.hooks is not None and out.header is not None
         if stateful and self.hooks is not None:
@@ -440,16 +349,11 @@ class FileCheck:
         if stateful and self.hooks is not None:
             findings.extend(self.hooks.report(report, findings))
         elif report.meldungs_id in earlier:
-            findings.append(
-                self.catalogue.finding(
-                    "ZVME061",
-                    "in dieser Datei schon verwendet",
-                    satz=report.satz,
-                    meldungs_id=report.meldungs_id,
-                    field="MeldungsId",
-                    line=report.line,
-                )
+            again = Findings(
+                self.catalogue, satz=report.satz, meldungs_id=report.meldungs_id, line=report.line
             )
+            again.add("ZVME061", "in dieser Datei schon verwendet", "MeldungsId")
+            findings.extend(again.items)
         kept.report(findings)
         if findings and any(f.rejects for f in findings):
             return False
@@ -457,42 +361,12 @@ class FileCheck:
         return True
 
     def _trailer(self, item: Item, count: int) -> list[Finding]:
-        errors = self._schema_findings(item, "ZVDA002", "Nachlauf")
-        if errors:
+        errors = frame_schema(item, self.catalogue)
+        if errors is not None:
             return errors
         trailer = extract.trailer(item.element, item.line)
-        return check_trailer(
-            trailer, self.catalogue, count, self._sum_pay, self._sum_amount, self._unreadable_sums
-        )
-
-
-def _read_into(check: FileCheck, pipe: Connection) -> None:
-    """The second process: run :meth:`FileCheck.read` and send every event."""
-    waits = _ReceiverWaits(pipe.fileno())
-    try:
-        with relaxed_gc():
-            for event in check.read(leave_checks=waits):
-                data = _encode(event)
-                if isinstance(event, Batch):
-                    waits.batch_bytes = len(data)
-                pipe.send_bytes(data)
-    except BrokenPipeError:
-        pass  # the checking process is gone; nobody waits for the rest
-    except BaseException:
-        pipe.send_bytes(_encode(ReadFailed(traceback.format_exc())))
-    finally:
-        pipe.close()
-
-
-def _reading_context() -> multiprocessing.context.ForkServerContext:
-    """Reading processes are forked from a server process that has this module loaded.
-
-    Without the preload every reading process imported lxml and the checks itself before it
-    could read the first byte (0.28 s of a 1M file's run on two cores).
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
+        totals = Totals(count, self._sum_pay, self._sum_amount, self._unreadable_sums)
+        return check_trailer(trailer, self.catalogue, totals)
 
 
 def read_elsewhere(settings: Settings, size: int) -> bool:
@@ -504,61 +378,7 @@ def read_elsewhere(settings: Settings, size: int) -> bool:
 def prepare_reading() -> None:
     """Start the reading processes' server now, in a thread, so that it is ready when a large
     file's pass begins (``zvk ingest`` calls this before it copies and hashes the file)."""
-    _reading_context()
+    reading_context()
     threading.Thread(
         target=multiprocessing.forkserver.ensure_running, name="zvk-forkserver", daemon=True
     ).start()
-
-
-PIPE_BYTES = 1024 * 1024  # the pipe's buffer: a few batches of slack between the two processes
-
-
-class _ReceiverWaits:
-    """Whether the receiving process is about to wait for the next batch: the pipe holds less
-    than one batch (the size of the last one sent) for it to work on."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-        self.batch_bytes = 0  # the last batch's size, 0 before the first
-
-    def __call__(self) -> bool:
-        queued = array("i", [0])
-        try:
-            fcntl.ioctl(self.fd, termios.FIONREAD, queued)
-        except OSError:
-            return False  # cannot tell: keep the checks in the reading process
-        return queued[0] < self.batch_bytes
-
-
-def _widen(connection: Connection) -> None:
-    """Give the pipe room for a few batches (Linux; elsewhere its default stays).
-
-    With the default 64 KiB, less than one batch fits: each process waited whenever the other
-    had a slow batch (an ANALYZE, a collection, a cold page), and the two were rarely busy at
-    the same time. 1 MiB is the largest an unprivileged process may ask for by default.
-    """
-    # not Linux, or above /proc/sys/fs/pipe-max-size: the default buffer stays
-    with suppress(OSError):
-        fcntl.fcntl(connection.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-
-
-# Between the two processes a batch of reports travels as MessagePack (records are msgspec
-# structs: encoding and typed decoding cost a few microseconds per report, pickle took about
-# 25); the few other events are pickled. The first byte tells which.
-_BATCH_ENCODER = msgspec.msgpack.Encoder()
-_BATCH_DECODER = msgspec.msgpack.Decoder(tuple[list[_Checked], int, int])
-
-
-def _encode(event: Event | ReadFailed) -> bytes:
-    if isinstance(event, Batch):
-        return b"B" + _BATCH_ENCODER.encode((event.checked, event.reports, event.position))
-    return b"P" + pickle.dumps(event, pickle.HIGHEST_PROTOCOL)
-
-
-def _decode(data: bytes) -> Event | ReadFailed:
-    if data[:1] == b"B":
-        checked, reports, position = _BATCH_DECODER.decode(memoryview(data)[1:])
-        return Batch(checked, reports, position)
-    # from our own reading process over a private pipe, as multiprocessing's recv() would
-    event: Event | ReadFailed = pickle.loads(memoryview(data)[1:])  # noqa: S301
-    return event

@@ -14,10 +14,13 @@ from typing import Literal
 
 from ingest.errors import ConfigurationError
 from ingest.resources import rules_path
+from ingest.validating.registry import Scope as RuleScope
+from ingest.validating.registry import rule
 
 Severity = Literal["F", "H"]
 Scope = Literal["Datei", "Meldung"]
 _CODE = re.compile(r"ZV[A-Z]{2}\d{3}")
+_PARTS = frozenset({"stateless", "stored"})
 _GERMAN_DIGITS = str.maketrans({",": ".", ".": ","})
 
 
@@ -44,6 +47,10 @@ class CodeDefinition:
     stateless: bool
     title: str
     message: str
+    # ("stateless", "stored") for a code with a part in the file and a part on stored state
+    parts: tuple[str, ...] = ()
+    checks: str = ""  # what the check looks at, for the documentation
+    example: str = ""  # an example that gives the finding (Markdown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +126,10 @@ class Findings:
     def __init__(
         self,
         catalogue: Catalogue,
-        *,
         satz: int | None = None,
         meldungs_id: str | None = None,
         line: int | None = None,
+        *,
         prefix: str | None = None,
     ) -> None:
         self.catalogue = catalogue
@@ -142,7 +149,7 @@ class Findings:
         column: int | None = None,
     ) -> None:
         """Add the finding ``code`` with an optional detail, at ``field`` (and a line/column)."""
-        if field is not None and self.prefix is not None:
+        if field and self.prefix is not None:
             field = f"{self.prefix}/{field}"
         self.items.append(
             self.catalogue.finding(
@@ -175,6 +182,14 @@ def parse_catalogue(data: dict[str, object]) -> Catalogue:
         message, title = entry.get("message"), entry.get("title", "")
         if not isinstance(message, str) or not message.strip():
             raise ConfigurationError(f"rules/codes.toml: {code} has no message")
+        checks, example = entry.get("checks", ""), entry.get("example", "")
+        if not isinstance(checks, str) or not isinstance(example, str):
+            raise ConfigurationError(f"rules/codes.toml: {code} has a bad checks or example")
+        parts = entry.get("parts", [])
+        if not isinstance(parts, list) or not set(parts) <= _PARTS or len(set(parts)) != len(parts):
+            raise ConfigurationError(f"rules/codes.toml: {code} has bad parts {parts!r}")
+        if parts and not entry.get("stateless", False):
+            raise ConfigurationError(f"rules/codes.toml: {code} has parts but is not stateless")
         codes[code] = CodeDefinition(
             code=code,
             severity=severity,
@@ -182,6 +197,9 @@ def parse_catalogue(data: dict[str, object]) -> Catalogue:
             stateless=bool(entry.get("stateless", False)),
             title=str(title),
             message=message.strip(),
+            parts=tuple(parts),
+            checks=checks.strip(),
+            example=example.strip(),
         )
     return Catalogue(version=version, codes=codes)
 
@@ -215,8 +233,9 @@ class Kept:
         """Findings about the file as a whole (or of a schema-invalid header or trailer)."""
         self.findings.extend(findings)
 
+    @rule("ZVSY010", RuleScope.DELIVERY, stateless=True)
     def report(self, findings: list[Finding]) -> None:
-        """The findings of one report, in order."""
+        """A report's findings are kept up to the bounds; one ZVSY010 counts the rest."""
         if not findings:
             return
         own = [f for f in findings if not f.file_level]
@@ -231,26 +250,22 @@ class Kept:
             return
         if take == self.per_report and room > take:
             first = own[0]
-            self.findings.append(
-                self.catalogue.finding(
-                    "ZVSY010",
-                    f"{rest} weitere Befunde ausgelassen",
-                    satz=first.satz,
-                    meldungs_id=first.meldungs_id,
-                )
-            )
+            out = Findings(self.catalogue, satz=first.satz, meldungs_id=first.meldungs_id)
+            out.add("ZVSY010", f"{rest} weitere Befunde ausgelassen")
+            self.findings.extend(out.items)
             self._report_level += 1
         else:
             self._left_out += rest
 
+    @rule("ZVSY011", RuleScope.DELIVERY, stateless=True)
     def close(self) -> None:
-        """Say how many report findings the file's bound left out, if any."""
+        """The reports' findings are kept up to the file's bound; one ZVSY011 counts the rest."""
         if self._left_out:
-            self.findings.append(
-                self.catalogue.finding(
-                    "ZVSY011",
-                    f"{self._left_out} weitere Befunde ausgelassen (höchstens {self.per_file} "
-                    "Befunde zu Meldungen je Datei)",
-                )
+            out = Findings(self.catalogue)
+            out.add(
+                "ZVSY011",
+                f"{self._left_out} weitere Befunde ausgelassen (höchstens {self.per_file} "
+                "Befunde zu Meldungen je Datei)",
             )
+            self.findings.extend(out.items)
             self._left_out = 0

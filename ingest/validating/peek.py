@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.validating.identifiers import sender_number_shaped
-from ingest.validating.reader import HEADER, NS, Reader, sniff
+from ingest.validating.reader import HEADER, NS, Reader
+from ingest.validating.rules_frame import sniff
 
 
 def peek_sender(path: Path) -> str | None:

@@ -15,16 +15,15 @@ goes on, so the rest of the file is read as usual.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Literal
 
 from lxml import etree
 
 from ingest.validating.feed import Feed
-from ingest.validating.xml_messages import root_problem, syntax_message
+from ingest.validating.rules_frame import FrameProblem, well_formed
+from ingest.validating.xml_messages import root_problem
 
 NS = "urn:zvk-ingest:meldedatei:1"
 ROOT = f"{{{NS}}}Meldedatei"
@@ -34,10 +33,6 @@ REPORT_TAGS = {
     f"{{{NS}}}{name}": name
     for name in ("Anmeldung", "Abmeldung", "Jahresmeldung", "Monatsabrechnung", "Storno")
 }
-ALLOWED_ENCODINGS = frozenset({"utf-8", "utf8", "iso-8859-1", "latin1", "latin-1", "iso-8859-15"})
-_DECLARATION = re.compile(rb"^<\?xml\s[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_PROLOG_NOISE = re.compile(rb"<\?.*?\?>|<!--.*?-->|\s+", re.DOTALL)
-_SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,45 +53,6 @@ SMALL_BYTES = 16 * 1024  # an element this small is within every limit: not coun
 BETWEEN_BYTES = 1024 * 1024  # outside the elements: comments, what should not be there
 TAG_BYTES = 1024 * 1024  # one tag, comment or instruction, which libxml2 builds in one piece
 _MOST_CHILDREN = 64  # more than any element inside a report has, by the schema
-
-
-@dataclass(frozen=True, slots=True)
-class FrameProblem:
-    """A problem of the file as a whole, found while reading (codes ZVDA001 to ZVDA006)."""
-
-    code: str
-    detail: str
-    line: int | None = None
-    column: int | None = None
-
-
-def sniff(path: Path) -> FrameProblem | None:
-    """Look at the first bytes: empty file, encoding, DOCTYPE."""
-    with path.open("rb") as fh:
-        head = fh.read(_SNIFF_BYTES)
-    if not head.strip():
-        return FrameProblem("ZVDA006", "die Datei ist leer")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:4]:
-        return FrameProblem("ZVDA004", "UTF-16 oder UTF-32")
-    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
-    declared = _DECLARATION.match(body)
-    if declared:
-        name = declared.group(1).decode("ascii").lower()
-        if name not in ALLOWED_ENCODINGS:
-            return FrameProblem("ZVDA004", f"deklariert: {declared.group(1).decode('ascii')}", 1)
-    if _has_doctype(body):
-        return FrameProblem("ZVDA003", "DOCTYPE im Prolog")
-    return None
-
-
-def _has_doctype(head: bytes) -> bool:
-    position = 0
-    while True:
-        noise = _PROLOG_NOISE.match(head, position)
-        if not noise or noise.end() == position:
-            break
-        position = noise.end()
-    return head[position : position + 9].upper() == b"<!DOCTYPE"
 
 
 ItemKind = Literal["header", "report", "trailer"]
@@ -217,8 +173,8 @@ class Reader:
                     del parent[0]
                 self._last = element
         except etree.XMLSyntaxError as exc:
-            line, column = exc.position if exc.position else (None, None)
-            self._fail("ZVDA001", _syntax_message(exc), line, column)
+            problem = well_formed(exc)
+            self._fail(problem.code, problem.detail, problem.line, problem.column)
             return
         final_root = root if root is not None else context.root
         if final_root is None:
@@ -361,7 +317,3 @@ class Reader:
 def _local(tag: object) -> str:
     text = str(tag)
     return text.rsplit("}", 1)[-1]
-
-
-def _syntax_message(exc: etree.XMLSyntaxError) -> str:
-    return syntax_message(str(exc.msg or exc))  # in German, without libxml2's position

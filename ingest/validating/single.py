@@ -16,7 +16,7 @@ from ingest.settings import Settings
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.forms import FormReading, read_form
-from ingest.validating.records import Header, ReportData, ReportKind
+from ingest.validating.records import ReportData, ReportKind
 from ingest.validating.report_rules import CheckContext, check_report
 from ingest.validating.submission import Submission
 
@@ -42,26 +42,12 @@ def check_single(
 def _context(
     submission: Submission, settings: Settings, catalogue: Catalogue, booking_keys: BookingKeys
 ) -> CheckContext:
-    """The context the report checks take. They read the Dateiart and Zeitraum from a
-    Vorlauf's record: here it carries the submission's, and no file number of its own."""
-    header = None
-    if submission.file_kind is not None and submission.period is not None:
-        header = Header(
-            sender=submission.sender or "",
-            file_number=0,
-            created=submission.received_at,
-            file_kind=submission.file_kind,
-            period=submission.period,
-            test=submission.test,
-            software=None,
-        )
+    """The context the report checks take: the submission and the configured checks."""
     return CheckContext(
         catalogue=catalogue,
         booking_keys=booking_keys,
         checks=settings.checks,
-        header=header,
-        received_at=submission.received_at,
-        test=submission.test,
+        submission=submission,
     )
 
 
