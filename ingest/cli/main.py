@@ -108,6 +108,7 @@ def run() -> None:
     """Console entry point: library errors become one line and exit status 2."""
     # Importing a command module registers its commands on `app`.
     from ingest.cli import (  # noqa: F401
+        accounts,
         check,
         commands,
         config,
@@ -116,6 +117,7 @@ def run() -> None:
         members,
         operations,
         persons,
+        portal,
         reconcile,
         senders,
     )

@@ -1,0 +1,26 @@
+"""``zvk portal``: serve the online portal alone (several such processes can share one database)."""
+
+from __future__ import annotations
+
+import typer
+
+from ingest.cli.main import app, settings_of
+
+portal_app = typer.Typer()
+app.add_typer(portal_app)
+
+
+@portal_app.command("portal")
+def portal(ctx: typer.Context) -> None:
+    """Serve the online portal alone at portal.host:portal.port until SIGTERM or SIGINT.
+
+    Example: ZVK_PORTAL__PORT=8081 zvk portal
+    """
+    from ingest.portal.server import portal_server
+
+    settings = settings_of(ctx)
+    server = portal_server(settings)
+    typer.echo(f"portal at http://{settings.portal.host}:{settings.portal.port}/", err=True)
+    server.run()
+    if not server.started:
+        raise typer.Exit(2)
