@@ -65,13 +65,14 @@ def failures_from(session: Session, client: str, since: datetime) -> int:
 
 
 def history(session: Session, subject_ids: list[int], limit: int = 100) -> list[AuditEntry]:
-    """The newest entries about the accounts named (an administrator's view of its clerks)."""
+    """The newest changes made to the accounts named (an administrator's view of its clerks):
+    creation, changes, activation, one-time passwords; not their logins."""
     if not subject_ids:
         return []
     return list(
         session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.subject_id.in_(subject_ids))
+            .where(AuditEntry.subject_id.in_(subject_ids), AuditEntry.action.like("account.%"))
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
             .limit(limit)
         )
