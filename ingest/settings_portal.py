@@ -25,6 +25,10 @@ ROLE_MAILBOXES = [
 class PortalSettings(_Section):
     """The online portal: served by `zvk serve` and `zvk portal`; TLS is a reverse proxy's job."""
 
+    enabled: bool = Field(
+        default=True,
+        description="`zvk serve` serves the portal too; false: only `zvk portal` serves it.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the portal listens on.")
     port: int = Field(default=8080, ge=1, le=65535, description="TCP port of the portal (HTTP).")
     base_url: str = Field(

@@ -76,7 +76,9 @@ class Client:
 
 def mails(settings: Settings) -> list[email.message.EmailMessage]:
     folder = outgoing(settings)
-    found = sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.is_dir() else []
+    found = (
+        sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.is_dir() else []
+    )
     return [_parse(path) for path in found]
 
 

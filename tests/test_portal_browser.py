@@ -98,7 +98,9 @@ def _first_login(page, base: str, address: str, otp: str) -> None:  # type: igno
 
 
 def test_administrator_from_registration_to_a_deactivated_clerk(
-    portal_url: tuple[str, Settings], browser, tmp_path: Path  # type: ignore[no-untyped-def]
+    portal_url: tuple[str, Settings],
+    browser,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     """The whole administrator flow by the binding labels, in a real browser."""
     base, settings = portal_url
@@ -160,7 +162,8 @@ def test_administrator_from_registration_to_a_deactivated_clerk(
 
 
 def test_data_center_from_registration_to_first_login(
-    portal_url: tuple[str, Settings], browser  # type: ignore[no-untyped-def]
+    portal_url: tuple[str, Settings],
+    browser,  # type: ignore[no-untyped-def]
 ) -> None:
     """A data center registers with its Betriebsnummer, is approved by `zvk`, signs in."""
     base, settings = portal_url
@@ -180,8 +183,18 @@ def test_data_center_from_registration_to_first_login(
     number = page.locator("[data-antragsnummer]").inner_text().strip()
     _confirm_by_mail(page, settings, number)
     listed = subprocess.run(
-        [".venv/bin/zvk", "--home", str(settings.home), "applications", "list", "--state", "wartet"],
-        capture_output=True, text=True, check=True,
+        [
+            ".venv/bin/zvk",
+            "--home",
+            str(settings.home),
+            "applications",
+            "list",
+            "--state",
+            "wartet",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert number in listed and "87654322" in listed
     otp = _zvk(settings, "applications", "approve", number)

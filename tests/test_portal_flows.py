@@ -56,8 +56,16 @@ def test_registration_mails_a_confirmation_link_and_offers_the_form_as_pdf(
     text = subprocess.run(
         ["pdftotext", str(tmp_path / "antrag.pdf"), "-"], capture_output=True, text=True, check=True
     ).stdout
-    for expected in (number, "Anna Schmidt", "100001", "Stadt Musterhausen", "001, 002",
-                     "Dienstsiegel", "Geschäftsleitung", "Postfach 10 00 00"):
+    for expected in (
+        number,
+        "Anna Schmidt",
+        "100001",
+        "Stadt Musterhausen",
+        "001, 002",
+        "Dienstsiegel",
+        "Geschäftsleitung",
+        "Postfach 10 00 00",
+    ):
         assert expected in text
     (mail,) = mails(client.settings)
     assert mail["To"] == ADMIN["email"] and number in mail["Subject"]
@@ -126,8 +134,15 @@ def test_every_service_url_answers_403_with_the_explanation_for_an_administrator
 ) -> None:
     """Administrators have no service functions and must create themselves as clerks."""
     admin_signed_in(client, clock)
-    for path in ("/hochladen", "/lieferungen", "/erfassen", "/meldungen", "/suche",
-                 "/auswertungen", "/qualitaet"):
+    for path in (
+        "/hochladen",
+        "/lieferungen",
+        "/erfassen",
+        "/meldungen",
+        "/suche",
+        "/auswertungen",
+        "/qualitaet",
+    ):
         page = client.get(path)
         assert page.status_code == 403
         assert "keine Rechte für die Servicefunktionen" in page.text
@@ -167,16 +182,24 @@ def test_an_administrator_grants_only_billing_offices_it_holds(
     other_office = _office_id(settings, "100002", "001")
     page = client.post(
         "/sachbearbeiter/anlegen",
-        {"first_name": "X", "last_name": "Y", "email": "x.y@musterhausen.example",
-         "office": [str(other_office)]},
+        {
+            "first_name": "X",
+            "last_name": "Y",
+            "email": "x.y@musterhausen.example",
+            "office": [str(other_office)],
+        },
     )
     assert page.status_code == 400 and "eigenen Abrechnungsstellen" in page.text
     otp = create_clerk(client, "bernd.weber@musterhausen.example", ["001"])
     clerk_id = _account_id(settings, "bernd.weber@musterhausen.example")
     edit = client.post(
         f"/sachbearbeiter/{clerk_id}",
-        {"first_name": "Bernd", "last_name": "Weber-Neu", "email": "bernd.weber@musterhausen.example",
-         "office": [str(other_office)]},
+        {
+            "first_name": "Bernd",
+            "last_name": "Weber-Neu",
+            "email": "bernd.weber@musterhausen.example",
+            "office": [str(other_office)],
+        },
     )
     assert edit.status_code == 400
 
@@ -223,9 +246,15 @@ def test_a_data_center_registers_and_becomes_a_sender_on_approval(
     """Approval creates the sender with its Betriebsnummer; the account is a data center's."""
     page = client.post(
         "/registrierung/rechenzentrum",
-        {"center_name": "Lohnservice West", "betriebsnummer": "87654322", "first_name": "Emil",
-         "last_name": "Roth", "email": "emil.roth@lohnservice.example", "phone": "",
-         "terms": "ja"},
+        {
+            "center_name": "Lohnservice West",
+            "betriebsnummer": "87654322",
+            "first_name": "Emil",
+            "last_name": "Roth",
+            "email": "emil.roth@lohnservice.example",
+            "phone": "",
+            "terms": "ja",
+        },
     )
     assert page.status_code == 200, page.text
     number = attr(page.text, "data-antragsnummer")
@@ -245,7 +274,7 @@ def test_a_data_center_registers_and_becomes_a_sender_on_approval(
 def test_the_fund_approves_in_the_console_and_sees_the_users(
     client: Client, clock: Clock, settings: Settings
 ) -> None:
-    """"Anträge" lists the application; "Genehmigen" shows the one-time password once."""
+    """ "Anträge" lists the application; "Genehmigen" shows the one-time password once."""
     applicant = Client(settings, clock)
     number, _ = register_admin(applicant)
     operator = _operator(settings)
@@ -260,8 +289,9 @@ def test_the_fund_approves_in_the_console_and_sees_the_users(
     users = client.get("/konsole/benutzer").text
     assert ADMIN["email"] in users and "Administrator" in users
     with session_factory(make_engine(settings))() as session, pytest.raises(UsageError):
-        approve(session, number, Actor.command_line(), clock(), otp_valid_days=28,
-                role_mailboxes=[])
+        approve(
+            session, number, Actor.command_line(), clock(), otp_valid_days=28, role_mailboxes=[]
+        )
 
 
 def test_a_rejected_application_shows_its_reason(client: Client, clock: Clock) -> None:
@@ -281,9 +311,20 @@ def test_a_rejected_application_shows_its_reason(client: Client, clock: Clock) -
 def _operator(settings: Settings) -> str:
     """`zvk operators add` in its own process; the one-time password is its last line."""
     done = subprocess.run(
-        [".venv/bin/zvk", "--home", str(settings.home), "operators", "add",
-         "--email", "olga.kasse@zvk.example", "--name", "Olga Kasse"],
-        capture_output=True, text=True, check=True,
+        [
+            ".venv/bin/zvk",
+            "--home",
+            str(settings.home),
+            "operators",
+            "add",
+            "--email",
+            "olga.kasse@zvk.example",
+            "--name",
+            "Olga Kasse",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return done.stdout.strip().splitlines()[-1]
 

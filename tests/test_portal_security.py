@@ -37,7 +37,9 @@ def client(settings: Settings, clock: Clock) -> Client:
 def test_a_post_without_csrf_token_is_refused_with_403(client: Client, clock: Clock) -> None:
     """Login, registration and the signed-in forms all need this browser's token."""
     client.get("/anmelden")
-    assert client.http.post("/anmelden", data={"email": "a@b.de", "password": "x"}).status_code == 403
+    assert (
+        client.http.post("/anmelden", data={"email": "a@b.de", "password": "x"}).status_code == 403
+    )
     refused = client.http.post("/registrierung/administrator", data={**ADMIN, "terms": "ja"})
     assert refused.status_code == 403
     admin_signed_in(client, clock)
@@ -81,9 +83,7 @@ def test_four_failures_then_the_right_password_signs_in(client: Client, clock: C
     assert client.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/"
 
 
-def test_unknown_email_and_wrong_password_get_identical_pages(
-    client: Client, clock: Clock
-) -> None:
+def test_unknown_email_and_wrong_password_get_identical_pages(client: Client, clock: Clock) -> None:
     """Nothing tells whether an account exists (a locked one answers the same)."""
     admin_signed_in(client, clock)
     client.post("/abmelden")
@@ -120,7 +120,9 @@ def test_a_one_time_password_expires(client: Client, clock: Clock, settings: Set
     client.login(ADMIN["email"], GOOD_PASSWORD)
     page = client.get("/sachbearbeiter").text
     clerk_id = re.search(r'href="/sachbearbeiter/(\d+)"', page).group(1)  # type: ignore[union-attr]
-    fresh = re.search(r"data-otp>([^<]+)<", client.post(f"/sachbearbeiter/{clerk_id}/einmalpasswort").text)
+    fresh = re.search(
+        r"data-otp>([^<]+)<", client.post(f"/sachbearbeiter/{clerk_id}/einmalpasswort").text
+    )
     assert fresh is not None
     assert clerk.login("bernd.weber@musterhausen.example", fresh.group(1)).url.path == "/passwort"
 
@@ -128,7 +130,8 @@ def test_a_one_time_password_expires(client: Client, clock: Clock, settings: Set
 def test_role_mailboxes_are_refused(client: Client, clock: Clock) -> None:
     """At registration and when an administrator creates a clerk."""
     page = client.post(
-        "/registrierung/administrator", {**ADMIN, "email": "personal@musterhausen.example", "terms": "ja"}
+        "/registrierung/administrator",
+        {**ADMIN, "email": "personal@musterhausen.example", "terms": "ja"},
     )
     assert page.status_code == 400 and "Sammelpostfächer" in page.text
     admin_signed_in(client, clock)
@@ -136,7 +139,12 @@ def test_role_mailboxes_are_refused(client: Client, clock: Clock) -> None:
     office = re.search(r'name="office" type="checkbox" value="(\d+)"', form).group(1)  # type: ignore[union-attr]
     page = client.post(
         "/sachbearbeiter/anlegen",
-        {"first_name": "X", "last_name": "Y", "email": "Lohn@musterhausen.example", "office": office},
+        {
+            "first_name": "X",
+            "last_name": "Y",
+            "email": "Lohn@musterhausen.example",
+            "office": office,
+        },
     )
     assert page.status_code == 400 and "Sammelpostfächer" in page.text
 
@@ -154,18 +162,32 @@ def test_security_headers_and_cookie_flags(client: Client, clock: Clock) -> None
     number, _ = register_admin(client)
     login = client.http.post(
         "/anmelden",
-        data={"csrf": client.csrf(), "email": ADMIN["email"], "password": approve_now(client, number, clock)},
+        data={
+            "csrf": client.csrf(),
+            "email": ADMIN["email"],
+            "password": approve_now(client, number, clock),
+        },
         follow_redirects=False,
     )
-    session_cookie = [c for c in login.headers.get_list("set-cookie") if c.startswith("zvk_sitzung=")]
+    session_cookie = [
+        c for c in login.headers.get_list("set-cookie") if c.startswith("zvk_sitzung=")
+    ]
     assert session_cookie and "httponly" in session_cookie[0].lower()
     assert "samesite=lax" in session_cookie[0].lower()
 
 
 def test_cookies_are_secure_behind_https(settings: Settings, clock: Clock) -> None:
     """portal.base_url with https marks the cookies Secure."""
-    secure = Client(settings.model_copy(update={"portal": settings.portal.model_copy(
-        update={"base_url": "https://portal.zvk.example"})}), clock)
+    secure = Client(
+        settings.model_copy(
+            update={
+                "portal": settings.portal.model_copy(
+                    update={"base_url": "https://portal.zvk.example"}
+                )
+            }
+        ),
+        clock,
+    )
     assert "secure" in secure.get("/anmelden").headers["set-cookie"].lower()
 
 

@@ -174,9 +174,7 @@ def _administrator(
 ) -> Account:
     member = find_member(session, application.member_number or "")
     if member is None:
-        raise UsageError(
-            f"member {application.member_number} is not registered (zvk members add)"
-        )
+        raise UsageError(f"member {application.member_number} is not registered (zvk members add)")
     wanted = application.offices.split(",")
     offices = {
         o.number: o.id

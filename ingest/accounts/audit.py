@@ -47,7 +47,9 @@ def record(
             actor_id=actor.account.id if actor.account else None,
             actor=actor.label,
             subject_id=subject.id if subject else None,
-            member_id=member_id if member_id is not None else (subject.member_id if subject else None),
+            member_id=member_id
+            if member_id is not None
+            else (subject.member_id if subject else None),
             client=actor.client[:64],
             details=details,
         )
@@ -56,12 +58,15 @@ def record(
 
 def failures_from(session: Session, client: str, since: datetime) -> int:
     """Failed logins from one client address since a moment (for the per-address limit)."""
-    return session.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(AuditEntry.client == client, AuditEntry.at >= since)
-        .where(AuditEntry.action == "login.failure")
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.client == client, AuditEntry.at >= since)
+            .where(AuditEntry.action == "login.failure")
+        )
+        or 0
+    )
 
 
 def history(session: Session, subject_ids: list[int], limit: int = 100) -> list[AuditEntry]:

@@ -129,4 +129,6 @@ def update_clerk(
     clerk.first_name = check_person_name(first_name, "den Vornamen")
     clerk.last_name = check_person_name(last_name, "den Nachnamen")
     set_offices(session, clerk, kept + granted)
-    record(session, now, "account.changed", actor, clerk, details="Name, E-Mail, Abrechnungsstellen")
+    record(
+        session, now, "account.changed", actor, clerk, details="Name, E-Mail, Abrechnungsstellen"
+    )

@@ -31,7 +31,7 @@ MAX_CLIENT_FAILURES = 50  # failed logins from one client address within LOCK
 
 
 class Outcome(enum.StrEnum):
-    PASSWORD = "password"  # signed in with the personal password
+    PASSWORD = "password"  # noqa: S105  (a name of an outcome, not a secret)
     ONE_TIME = "one_time"  # signed in with a one-time password: a personal one must be set
     REFUSED = "refused"
 

@@ -56,7 +56,9 @@ def password_problems(password: str, email: str) -> list[str]:
     local, _, domain = email.lower().partition("@")
     parts = [email.lower(), local, *domain.split(".")[:-1]]
     if any(len(part) >= 3 and part in lowered for part in parts):
-        problems.append("Das Passwort darf die E-Mail-Adresse oder einen Teil davon nicht enthalten.")
+        problems.append(
+            "Das Passwort darf die E-Mail-Adresse oder einen Teil davon nicht enthalten."
+        )
     if lowered in common_passwords():
         problems.append("Dieses Passwort ist zu verbreitet; bitte wählen Sie ein anderes.")
     return problems

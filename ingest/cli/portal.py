@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ingest.cli.main import app, settings_of
+from ingest.cli.main import app, fail, settings_of
 
 portal_app = typer.Typer()
 app.add_typer(portal_app)
@@ -16,11 +16,13 @@ def portal(ctx: typer.Context) -> None:
 
     Example: ZVK_PORTAL__PORT=8081 zvk portal
     """
-    from ingest.portal.server import portal_server
+    from ingest.portal.server import listening_socket, portal_server
 
     settings = settings_of(ctx)
     server = portal_server(settings)
+    try:
+        sock = listening_socket(settings)
+    except OSError as exc:
+        fail(f"the portal cannot start: {exc.strerror or exc}")
     typer.echo(f"portal at http://{settings.portal.host}:{settings.portal.port}/", err=True)
-    server.run()
-    if not server.started:
-        raise typer.Exit(2)
+    server.run(sockets=[sock])

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from ingest.accounts.models import Application, ApplicationKind
+from ingest.accounts.models import Application, ApplicationKind, utc
 from ingest.localtime import BERLIN
-from ingest.accounts.models import utc
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core
 

@@ -30,7 +30,7 @@ def _offices_choice(db: Session, admin: Account) -> list[tuple[int, str]]:
 
 
 def _office_ids(form: dict[str, object]) -> list[int]:
-    return [int(v) for v in many(form, "office") if v.isdigit()]  # type: ignore[arg-type]
+    return [int(v) for v in many(form, "office") if v.isdigit()]
 
 
 def _clerk(db: Session, who: Viewer, clerk_id: int) -> Account:
@@ -94,7 +94,9 @@ async def new_clerk(request: Request) -> Response:
                 "error": str(exc),
             }
             return page(request, "clerk_form.html", context, status=400, viewer=who)
-        secret = issue_one_time_password(db, clerk, who.actor, portal.clock(), settings.otp_valid_days)
+        secret = issue_one_time_password(
+            db, clerk, who.actor, portal.clock(), settings.otp_valid_days
+        )
         return page(request, "otp.html", {"account": clerk, "otp": secret}, viewer=who)
 
 
@@ -106,8 +108,11 @@ def edit_clerk_form(request: Request, clerk_id: int) -> Response:
         context = {
             "clerk": clerk,
             "offices": _offices_choice(db, who.account),
-            "values": {"first_name": clerk.first_name, "last_name": clerk.last_name,
-                       "email": clerk.email},
+            "values": {
+                "first_name": clerk.first_name,
+                "last_name": clerk.last_name,
+                "email": clerk.email,
+            },
             "chosen": [o.id for o in offices_of(db, clerk)],
         }
         return page(request, "clerk_form.html", context, viewer=who)

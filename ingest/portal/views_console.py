@@ -1,4 +1,4 @@
-"""The fund's console: "Anträge" (approve, reject) and "Benutzer" (one-time password, activation)."""
+"""The fund's console: "Anträge" (approve, reject), "Benutzer" (one-time password, activation)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ router = APIRouter(prefix="/konsole")
 def applications(request: Request) -> Response:
     with portal_of(request).transaction() as db:
         who = viewer(request, db, Role.KASSE)
-        return page(request, "console_applications.html", {"rows": list_applications(db)}, viewer=who)
+        return page(
+            request, "console_applications.html", {"rows": list_applications(db)}, viewer=who
+        )
 
 
 @router.post("/antraege/{number}/{decision}")

@@ -90,7 +90,9 @@ async def login(request: Request) -> Response:
     email = field(form, "email")
     with portal.transaction() as db:
         end_session(db, request.cookies.get(SESSION_COOKIE))
-        attempt = authenticate(db, email, field(form, "password"), client_of(request), portal.clock())
+        attempt = authenticate(
+            db, email, field(form, "password"), client_of(request), portal.clock()
+        )
         if attempt.account is None or attempt.outcome is Outcome.REFUSED:
             failed = page(request, "login.html", {"email": email, "error": REFUSED}, status=200)
         else:

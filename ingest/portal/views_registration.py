@@ -21,9 +21,20 @@ from ingest.storing.registry import find_member
 
 router = APIRouter()
 
-_KINDS = {"administrator": ApplicationKind.ADMINISTRATOR, "rechenzentrum": ApplicationKind.RECHENZENTRUM}
-_FIELDS = ("first_name", "last_name", "email", "phone", "member_number", "offices", "center_name",
-           "betriebsnummer")
+_KINDS = {
+    "administrator": ApplicationKind.ADMINISTRATOR,
+    "rechenzentrum": ApplicationKind.RECHENZENTRUM,
+}
+_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "member_number",
+    "offices",
+    "center_name",
+    "betriebsnummer",
+)
 
 
 def _kind(kind: str) -> ApplicationKind:
@@ -61,7 +72,9 @@ async def registration(request: Request, kind: str) -> Response:
             registered = register(
                 db,
                 chosen,
-                Applicant(values["first_name"], values["last_name"], values["email"], values["phone"]),
+                Applicant(
+                    values["first_name"], values["last_name"], values["email"], values["phone"]
+                ),
                 portal.clock(),
                 settings.portal.role_mailboxes,
                 member_number=values["member_number"],
