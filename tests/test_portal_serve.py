@@ -40,7 +40,7 @@ def _health(port: int, deadline: float) -> str:
 def test_the_portal_answers_health_and_stops_on_sigterm(settings: Settings, command: str) -> None:
     """`GET /gesund` is `ok` while the database is reachable; SIGTERM ends the process with 0."""
     port = _free_port()
-    env = {**os.environ, "ZVK_PORTAL__PORT": str(port)}
+    env = {**os.environ, "ZVK_PORTAL__PORT": str(port), "ZVK_PORTAL__ENABLED": "true"}
     process = subprocess.Popen(
         [*ZVK, "--home", str(settings.home), command],
         env=env,
@@ -65,12 +65,15 @@ def test_a_taken_portal_port_stops_with_the_reason(settings: Settings, command: 
         port = taken.getsockname()[1]
         done = subprocess.run(
             [*ZVK, "--home", str(settings.home), command],
-            env={**os.environ, "ZVK_PORTAL__PORT": str(port)},
+            env={**os.environ, "ZVK_PORTAL__PORT": str(port), "ZVK_PORTAL__ENABLED": "true"},
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
         )
     assert done.returncode == 2, (done.stdout, done.stderr)
-    assert done.stderr.strip().splitlines()[-1] == "zvk: the portal cannot start: Address already in use"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == "zvk: the portal cannot start: Address already in use"
+    )
     assert "Traceback" not in done.stderr + done.stdout
