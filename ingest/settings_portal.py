@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 
 from ingest.settings_section import _Section
@@ -50,6 +52,18 @@ class PortalSettings(_Section):
         default="Zusatzversorgungskasse\nPostfach 10 00 00\n12345 Musterstadt",
         description="The fund's postal address printed on the application form (lines "
         "separated by a line break).",
+    )
+
+    second_factor: Literal["optional", "required"] = Field(
+        default="optional",
+        description="optional: an account may add an authenticator app (TOTP) with recovery "
+        "codes; required: the roles in `second_factor_roles` must set it up before anything else.",
+    )
+    second_factor_roles: list[
+        Literal["kasse", "administrator", "sachbearbeiter", "rechenzentrum"]
+    ] = Field(
+        default=["kasse", "administrator"],
+        description='The roles for which `second_factor = "required"` makes it compulsory.',
     )
 
     @field_validator("base_url")

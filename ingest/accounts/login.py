@@ -67,7 +67,7 @@ def authenticate(
         return Attempt(Outcome.REFUSED)
     outcome = _match(account, password, now)
     if outcome is Outcome.REFUSED or not account.active:
-        _count_failure(session, account, actor, now)
+        count_failure(session, account, actor, now)
         return Attempt(Outcome.REFUSED)
     account.failures, account.first_failure_at, account.locked_until = 0, None, None
     account.last_login_at = now
@@ -90,7 +90,8 @@ def _match(account: Account, password: str, now: datetime) -> Outcome:
     return Outcome.REFUSED
 
 
-def _count_failure(session: Session, account: Account, actor: Actor, now: datetime) -> None:
+def count_failure(session: Session, account: Account, actor: Actor, now: datetime) -> None:
+    """One more failure (a password or a second factor's code); the fifth within LOCK locks."""
     if account.first_failure_at is None or now - utc(account.first_failure_at) > LOCK:
         account.failures, account.first_failure_at = 0, now
     account.failures += 1

@@ -1,7 +1,7 @@
 """The portal's tables, in the same metadata as the fund's registry (one migration history).
 
 No column holds a password or a one-time password in clear: only Argon2id hashes, and for
-tokens in links and cookies their SHA-256.
+random tokens (links, cookies, recovery codes) their SHA-256.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ingest.storing.models import Base
@@ -87,6 +87,10 @@ class Account(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The authenticator app's shared secret (RFC 6238 needs it to compute codes) and the time
+    # step of the last code accepted, so that no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def name(self) -> str:
@@ -125,6 +129,16 @@ class Application(Base):
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
 
 
+class RecoveryCode(Base):
+    """A recovery code of the second factor (its SHA-256); burnt when used."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class PortalSession(Base):
     """A signed-in browser; the cookie carries the token, the row its SHA-256."""
 
@@ -134,6 +148,8 @@ class PortalSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # False between the password and the second factor's code: only the code page is reachable.
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AuditEntry(Base):

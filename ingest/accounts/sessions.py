@@ -27,7 +27,10 @@ class Opened:
     row: PortalSession
 
 
-def open_session(session: Session, account: Account, now: datetime) -> Opened:
+def open_session(
+    session: Session, account: Account, now: datetime, *, verified: bool = True
+) -> Opened:
+    """A new session; ``verified`` False while the second factor's code is still to come."""
     token = secrets.token_urlsafe(32)
     row = PortalSession(
         token=digest(token),
@@ -35,6 +38,7 @@ def open_session(session: Session, account: Account, now: datetime) -> Opened:
         csrf=secrets.token_urlsafe(32),
         created_at=now,
         last_seen_at=now,
+        verified=verified,
     )
     session.add(row)
     session.flush()

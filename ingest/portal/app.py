@@ -12,12 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
 
-from ingest.portal import views_admin, views_console, views_public, views_registration
+from ingest.portal import (
+    views_admin,
+    views_console,
+    views_public,
+    views_registration,
+    views_second_factor,
+)
 from ingest.portal.web import (
     CSRF_COOKIE,
     Forbidden,
-    LoginRequired,
-    PasswordRequired,
+    GoTo,
     Portal,
     csrf_token,
     page,
@@ -49,7 +54,13 @@ def create_app(
     portal = Portal(settings, sessions, clock)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (views_public, views_registration, views_admin, views_console):
+    for module in (
+        views_public,
+        views_second_factor,
+        views_registration,
+        views_admin,
+        views_console,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -70,13 +81,9 @@ def create_app(
             )
         return response
 
-    @app.exception_handler(LoginRequired)
-    async def to_login(_request: Request, _exc: LoginRequired) -> Response:
-        return RedirectResponse("/anmelden", status_code=303)
-
-    @app.exception_handler(PasswordRequired)
-    async def to_password(_request: Request, _exc: PasswordRequired) -> Response:
-        return RedirectResponse("/passwort", status_code=303)
+    @app.exception_handler(GoTo)
+    async def go_to(_request: Request, exc: GoTo) -> Response:
+        return RedirectResponse(exc.path, status_code=303)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:

@@ -71,7 +71,7 @@ def login_form(request: Request) -> Response:
     return page(request, "login.html", {"email": ""})
 
 
-def _with_session_cookie(portal: Portal, response: Response, token: str) -> Response:
+def with_session_cookie(portal: Portal, response: Response, token: str) -> Response:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -96,13 +96,16 @@ async def login(request: Request) -> Response:
         if attempt.account is None or attempt.outcome is Outcome.REFUSED:
             failed = page(request, "login.html", {"email": email, "error": REFUSED}, status=200)
         else:
-            opened = open_session(db, attempt.account, portal.clock())
+            second = attempt.account.totp_secret is not None
+            opened = open_session(db, attempt.account, portal.clock(), verified=not second)
     if attempt.account is None or attempt.outcome is Outcome.REFUSED:
         return failed
-    target = "/passwort" if attempt.outcome is Outcome.ONE_TIME else "/"
+    target = (
+        "/anmelden/code" if second else "/passwort" if attempt.outcome is Outcome.ONE_TIME else "/"
+    )
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(CSRF_COOKIE, path="/")  # a fresh form token for the signed-in pages
-    return _with_session_cookie(portal, response, opened.token)
+    return with_session_cookie(portal, response, opened.token)
 
 
 @router.post("/abmelden")
@@ -118,7 +121,7 @@ async def logout(request: Request) -> Response:
 @router.get("/passwort")
 def password_form(request: Request) -> Response:
     with portal_of(request).transaction() as db:
-        who = viewer(request, db, password_page=True)
+        who = viewer(request, db, stage="password")
         return page(request, "password.html", viewer=who)
 
 
@@ -127,7 +130,7 @@ async def password_save(request: Request) -> Response:
     form = await posted(request)
     portal = portal_of(request)
     with portal.transaction() as db:
-        who = viewer(request, db, password_page=True)
+        who = viewer(request, db, stage="password")
         try:
             set_personal_password(
                 db,
@@ -140,7 +143,7 @@ async def password_save(request: Request) -> Response:
         except AccountError as exc:
             return page(request, "password.html", {"error": str(exc)}, status=400, viewer=who)
         opened = open_session(db, who.account, portal.clock())
-    return _with_session_cookie(portal, RedirectResponse("/", status_code=303), opened.token)
+    return with_session_cookie(portal, RedirectResponse("/", status_code=303), opened.token)
 
 
 def _service_page(path: str, title: str) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -42,6 +42,7 @@ ACTION_LABELS = {
     "login.otp": "mit Einmalpasswort angemeldet",
     "login.failure": "Anmeldung fehlgeschlagen",
     "login.locked": "gesperrt",
+    "account.second_factor_on": "zweiter Faktor eingerichtet",
 }
 
 
@@ -76,12 +77,12 @@ class Portal:
             yield session
 
 
-class LoginRequired(Exception):
-    """No live session: the person is sent to the login page."""
+class GoTo(Exception):
+    """The request belongs elsewhere first: the login, the second factor, the password page."""
 
-
-class PasswordRequired(Exception):
-    """Signed in with a one-time password: nothing but choosing a password is reachable."""
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 class Forbidden(Exception):
@@ -123,15 +124,30 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-def viewer(request: Request, db: Session, *roles: Role, password_page: bool = False) -> Viewer:
-    """The signed-in person, checked against the roles the page is for."""
+Stage = Literal["code", "password", "setup"]
+
+
+def viewer(request: Request, db: Session, *roles: Role, stage: Stage | None = None) -> Viewer:
+    """The signed-in person, checked against the roles the page is for.
+
+    Before anything else a session passes, in this order: the second factor's code (a session
+    opened with the password only), the personal password (after a one-time password), the
+    second factor's setup (where a setting makes it compulsory). ``stage`` names the page of
+    such a step, which is reachable at that step.
+    """
     portal = portal_of(request)
     found = current(db, request.cookies.get(SESSION_COOKIE), portal.clock(), portal.idle)
     if found is None:
-        raise LoginRequired
+        raise GoTo("/anmelden")
     row, account = found
-    if account.must_set_password and not password_page:
-        raise PasswordRequired
+    if not row.verified:
+        if stage != "code":
+            raise GoTo("/anmelden/code")
+    elif account.must_set_password:
+        if stage != "password":
+            raise GoTo("/passwort")
+    elif needs_second_factor(portal.settings, account) and stage != "setup":
+        raise GoTo("/zweiter-faktor")
     if roles and Role(account.role) not in roles:
         raise Forbidden(
             ADMIN_NO_SERVICE
@@ -139,6 +155,16 @@ def viewer(request: Request, db: Session, *roles: Role, password_page: bool = Fa
             else "Diese Seite gehört nicht zu Ihrer Rolle; Sie haben keinen Zugriff darauf."
         )
     return Viewer(account, row, client_of(request))
+
+
+def needs_second_factor(settings: Settings, account: Account) -> bool:
+    """Whether the settings make the second factor compulsory and the account lacks it."""
+    portal = settings.portal
+    return (
+        portal.second_factor == "required"
+        and account.role in portal.second_factor_roles
+        and account.totp_secret is None
+    )
 
 
 def csrf_token(request: Request) -> str:

@@ -1,4 +1,5 @@
-"""portal: accounts, their billing offices, applications, sessions, audit log
+"""portal: accounts, their billing offices, applications, sessions, recovery codes,
+audit log
 
 The online portal's tables; passwords and one-time passwords only as Argon2id hashes.
 
@@ -39,6 +40,8 @@ def upgrade() -> None:
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_accounts_member_id_members')),
     sa.ForeignKeyConstraint(['sender_id'], ['senders.id'], name=op.f('fk_accounts_sender_id_senders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_accounts')),
@@ -96,12 +99,24 @@ def upgrade() -> None:
         batch_op.create_index('ix_audit_log_client_at', ['client', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('recovery_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=200), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_recovery_codes_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_codes'))
+    )
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_codes_account_id'), ['account_id'], unique=False)
+
     op.create_table('portal_sessions',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('csrf', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('verified', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_portal_sessions_account_id_accounts')),
     sa.PrimaryKeyConstraint('token', name=op.f('pk_portal_sessions'))
     )
@@ -115,6 +130,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_portal_sessions_account_id'))
 
     op.drop_table('portal_sessions')
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_codes_account_id'))
+
+    op.drop_table('recovery_codes')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_subject_id'))
         batch_op.drop_index('ix_audit_log_client_at')
