@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
 from ingest.accounts.models import Account, AuditEntry
-from ingest.settings import Settings
+from ingest.settings import Settings, load_settings
 from ingest.storing.db import make_engine, session_factory
 from tests.portal_support import Client, Clock, register_admin
 
@@ -68,3 +70,19 @@ def test_approval_needs_the_member_registered(settings: Settings) -> None:
     done = zvk(settings, "applications", "approve", number)
     assert done.returncode == 2
     assert "member 999999 is not registered (zvk members add)" in done.stderr
+
+
+def test_demo_portal_prints_three_accounts_that_sign_in(tmp_path: Path) -> None:
+    """After `zvk demo`, `zvk demo-portal` prints an operator, an administrator and a clerk
+    with one-time passwords that open the portal."""
+    home = tmp_path / "demo-home"
+    assert subprocess.run([*ZVK, "--home", str(home), "demo"], capture_output=True).returncode == 0
+    done = subprocess.run(
+        [*ZVK, "--home", str(home), "demo-portal"], capture_output=True, text=True, check=True
+    )
+    rows = [line.split() for line in done.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["Kasse", "Administrator", "Sachbearbeiter"]
+    client = Client(load_settings(home), Clock(datetime.now(UTC)))
+    for _, address, otp in rows:
+        assert client.login(address, otp).url.path == "/passwort"
+        client.post("/abmelden")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
-from ingest.cli.main import app, fail, settings_of
+from ingest.cli.main import app, fail, sessions_of, settings_of
 
 portal_app = typer.Typer()
 app.add_typer(portal_app)
@@ -26,3 +28,21 @@ def portal(ctx: typer.Context) -> None:
         fail(f"the portal cannot start: {exc.strerror or exc}")
     typer.echo(f"portal at http://{settings.portal.host}:{settings.portal.port}/", err=True)
     server.run(sockets=[sock])
+
+
+@portal_app.command("demo-portal")
+def demo_portal(ctx: typer.Context) -> None:
+    """Add portal demo accounts to a `zvk demo` home and print their one-time passwords.
+
+    Example: zvk --home demo-home demo-portal   (after zvk --home demo-home demo)
+    """
+    from ingest.portal.demo import portal_demo
+    from ingest.samples.demo_files import DEMO_MEMBER, DEMO_OFFICES
+
+    settings = settings_of(ctx)
+    accounts = portal_demo(
+        settings, sessions_of(ctx), DEMO_MEMBER, list(DEMO_OFFICES), datetime.now(UTC)
+    )
+    typer.echo(f"portal: {settings.portal.base_url}/anmelden (start it with: zvk serve)")
+    for account in accounts:
+        typer.echo(f"{account.role:<15} {account.email:<36} {account.one_time_password}")
