@@ -240,3 +240,15 @@ def test_no_password_or_one_time_password_in_the_audit_log_or_the_logs(
     for secret in (admin_otp, clerk_otp, GOOD_PASSWORD, "falsches-Passwort-1"):
         assert secret not in stored
         assert secret not in logged
+
+
+def test_one_client_address_is_limited_across_accounts(client: Client, clock: Clock) -> None:
+    """50 failures from one address within 15 minutes refuse its next logins, even right ones,
+    until the window has passed."""
+    admin_signed_in(client, clock)
+    client.post("/abmelden")
+    for n in range(50):
+        client.login(f"person{n}@musterhausen.example", "falsches-Passwort-1")
+    assert client.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/anmelden"
+    clock.advance(minutes=15, seconds=1)
+    assert client.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/"
