@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import smtplib
+
+import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from ingest.accounts.applications import (
@@ -20,6 +23,7 @@ from ingest.portal.web import client_of, field, page, portal_of, posted
 from ingest.storing.registry import find_member
 
 router = APIRouter()
+log = structlog.stdlib.get_logger("ingest.portal")
 
 _KINDS = {
     "administrator": ApplicationKind.ADMINISTRATOR,
@@ -84,11 +88,24 @@ async def registration(request: Request, kind: str) -> Response:
             )
     except AccountError as exc:
         return again(str(exc))
-    _send_confirmation(request, registered)
+    try:
+        _send_confirmation(request, registered)
+        mailed = True
+    except (OSError, smtplib.SMTPException) as exc:
+        log.error(
+            "confirmation mail not sent",
+            application=registered.application.number,
+            error=type(exc).__name__,
+        )
+        mailed = False
     return page(
         request,
         "registered.html",
-        {"application": registered.application, "form_token": registered.form_token},
+        {
+            "application": registered.application,
+            "form_token": registered.form_token,
+            "mailed": mailed,
+        },
     )
 
 
