@@ -1,5 +1,6 @@
-"""`zvk operators add` and `zvk applications list|approve|reject` as `spec/cli.md` binds them:
-the one-time password alone on the last line, a clean line and exit status 2 for mistakes."""
+"""`zvk operators add` and `zvk applications list|approve|reject` as the command reference
+binds them: the one-time password alone on the last line, one clean line and exit status 2 for
+mistakes."""
 
 from __future__ import annotations
 
