@@ -288,6 +288,10 @@ def test_the_fund_approves_in_the_console_and_sees_the_users(
     assert applicant.login(ADMIN["email"], otp).url.path == "/passwort"
     users = client.get("/konsole/benutzer").text
     assert ADMIN["email"] in users and "Administrator" in users
+    audit = client.get("/konsole/audit").text
+    assert 'data-action="application.approved"' in audit and number in audit
+    applicant.set_password()
+    assert applicant.get("/konsole/audit").status_code == 403
     with session_factory(make_engine(settings))() as session, pytest.raises(UsageError):
         approve(
             session, number, Actor.command_line(), clock(), otp_valid_days=28, role_mailboxes=[]

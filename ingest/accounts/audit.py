@@ -82,3 +82,12 @@ def history(session: Session, subject_ids: list[int], limit: int = 100) -> list[
             .limit(limit)
         )
     )
+
+
+def newest(session: Session, limit: int = 500) -> list[AuditEntry]:
+    """The newest entries of the whole log (the fund's console)."""
+    return list(
+        session.scalars(
+            select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        )
+    )

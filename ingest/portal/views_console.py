@@ -1,4 +1,5 @@
-"""The fund's console: "Anträge" (approve, reject), "Benutzer" (one-time password, activation)."""
+"""The fund's console: "Anträge" (approve, reject), "Benutzer" (one-time password, activation),
+"Audit" (the newest entries of the audit log)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from ingest.accounts.accounts import set_active
 from ingest.accounts.applications import approve, list_applications, reject
+from ingest.accounts.audit import newest
 from ingest.accounts.login import issue_one_time_password
 from ingest.accounts.models import Account, Role
 from ingest.errors import UsageError
@@ -61,6 +63,13 @@ def users(request: Request) -> Response:
         who = viewer(request, db, Role.KASSE)
         rows = list(db.scalars(select(Account).order_by(Account.role, Account.email)))
         return page(request, "console_users.html", {"rows": rows, "Role": Role}, viewer=who)
+
+
+@router.get("/audit")
+def audit(request: Request) -> Response:
+    with portal_of(request).transaction() as db:
+        who = viewer(request, db, Role.KASSE)
+        return page(request, "console_audit.html", {"rows": newest(db)}, viewer=who)
 
 
 @router.post("/benutzer/{account_id}/{action}")

@@ -43,6 +43,12 @@ ACTION_LABELS = {
     "login.failure": "Anmeldung fehlgeschlagen",
     "login.locked": "gesperrt",
     "account.second_factor_on": "zweiter Faktor eingerichtet",
+    "application.registered": "Antrag gestellt",
+    "application.confirmed": "E-Mail-Adresse bestätigt",
+    "application.rejected": "Antrag abgelehnt",
+    "login.second_factor": "zweiter Faktor bestätigt",
+    "login.refused_locked": "Anmeldung während der Sperre abgewiesen",
+    "login.refused_client": "Anmeldung abgewiesen (zu viele Fehlversuche dieser Adresse)",
 }
 
 
