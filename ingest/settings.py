@@ -26,7 +26,7 @@ from pydantic_settings import (
 
 from ingest.errors import ConfigurationError
 from ingest.settings_portal import MailSettings, PortalSettings
-from ingest.settings_section import _Section
+from ingest.settings_section import Section as _Section
 
 CONFIG_FILE = "zvk.toml"
 _MERKMAL = re.compile(r"[0-9]{2}")

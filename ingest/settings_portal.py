@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from ingest.settings_section import _Section
+from ingest.settings_section import Section
 
 ROLE_MAILBOXES = [
     "info",
@@ -24,7 +24,7 @@ ROLE_MAILBOXES = [
 ]
 
 
-class PortalSettings(_Section):
+class PortalSettings(Section):
     """The online portal: served by `zvk serve` and `zvk portal`; TLS is a reverse proxy's job."""
 
     enabled: bool = Field(
@@ -74,7 +74,7 @@ class PortalSettings(_Section):
         return value.rstrip("/")
 
 
-class MailSettings(_Section):
+class MailSettings(Section):
     """Outgoing e-mail of the portal; without a host each mail is written as an `.eml` file
     into `<home>/mail/outgoing/`."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
     """A section of ``zvk.toml`` (``ZVK_<SECTION>__<KEY>``): a key it does not know is a
     mistake, reported like a wrong value, never silently ignored (``[db] urll = …`` would
     otherwise leave the service on SQLite)."""
