@@ -6,9 +6,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     ZVK_HOME=/data \
     ZVK_SFTP__HOST=0.0.0.0 \
+    ZVK_PORTAL__HOST=0.0.0.0 \
     MPLCONFIGDIR=/tmp/zvk-matplotlib
 # MPLCONFIGDIR: matplotlib (the evaluations' charts) keeps its cache outside the volume, which
 # holds the fund's data only; the user's home would be /data.
+
+# DejaVu: the fonts of the portal's application form (PDF)
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system zvk && useradd --system --gid zvk --home-dir /data --no-create-home zvk
 
@@ -24,7 +29,7 @@ RUN mkdir -p /data && chown zvk:zvk /data
 VOLUME ["/data"]
 USER zvk
 WORKDIR /data
-EXPOSE 2222
+EXPOSE 2222 8080
 
 # Healthy while the SFTP server answers with its SSH banner (zvk serve stops with exit status 2
 # when a part of it cannot start, so a running container with a silent port is stuck).

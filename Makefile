@@ -6,7 +6,7 @@ DEMO_HOME ?= demo-home
 # The machine's PostgreSQL server; each test gets a fresh database of its own there.
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup demo test test-postgres lint format bench ci clean
+.PHONY: setup demo demo-portal test test-postgres lint format bench ci clean
 
 $(BIN)/zvk: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ setup: $(BIN)/zvk
 demo: $(BIN)/zvk
 	rm -rf $(DEMO_HOME)
 	$(BIN)/zvk --home $(DEMO_HOME) demo
+
+## demo-portal: the demo home with portal accounts (fund operator, administrator, clerk), their
+## one-time passwords printed, then `zvk serve` with the portal at http://127.0.0.1:8080/
+demo-portal: $(BIN)/zvk
+	rm -rf $(DEMO_HOME)
+	$(BIN)/zvk --home $(DEMO_HOME) demo > /dev/null
+	$(BIN)/zvk --home $(DEMO_HOME) demo-portal
+	$(BIN)/zvk --home $(DEMO_HOME) serve
 
 ## test: the whole test suite on the embedded default (SQLite)
 test: $(BIN)/zvk

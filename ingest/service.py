@@ -101,6 +101,12 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
             sftp = start_component("the SFTP server", lambda: SftpServer(settings, service, wake))
             start_component("the SFTP server", sftp.start)
             stops.append(sftp.stop)
+        if settings.portal.enabled:
+            from ingest.portal.server import PortalThread  # FastAPI and uvicorn: only when used
+
+            portal = start_component("the portal", lambda: PortalThread(settings))
+            start_component("the portal", portal.start)
+            stops.append(portal.stop)
         start_component("the drop-folder watcher", watcher.start)
         stops.append(watcher.stop)
         worker.start()
@@ -111,7 +117,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
     except BaseException:
         stop.set()
         wake.set()
-        for stop_one in stops:  # the order of the start: SFTP, watcher, worker
+        for stop_one in stops:  # the order of the start: SFTP, portal, watcher, worker
             stop_one()
         raise
     log.info("serving", inbox=str(settings.inbox))
@@ -121,7 +127,7 @@ def serve(settings: Settings, stop: threading.Event | None = None) -> None:
         scheduler.shutdown()  # lets a running nightly job finish
         stop.set()
         wake.set()
-        for stop_one in stops:  # the order of the start: SFTP, watcher, worker
+        for stop_one in stops:  # the order of the start: SFTP, portal, watcher, worker
             stop_one()
         log.info("stopped")
 

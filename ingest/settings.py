@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from ingest.errors import ConfigurationError
+from ingest.settings_portal import MailSettings, PortalSettings
 from ingest.settings_section import Section
 from ingest.settings_sftp import SftpSettings
 
@@ -221,6 +222,8 @@ class Settings(BaseSettings):
     sftp: SftpSettings = SftpSettings()
     log: LogSettings = LogSettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    portal: PortalSettings = PortalSettings()
+    mail: MailSettings = MailSettings()
 
     @classmethod
     def settings_customise_sources(

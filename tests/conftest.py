@@ -34,6 +34,13 @@ OTHER_SENDER = "15000002"  # registered, authorised for nothing
 POSTGRES = os.environ.get("ZVK_TEST_POSTGRES")  # e.g. postgresql+psycopg://postgres@127.0.0.1/test
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """`zvk serve` started by a test serves no portal unless the test asks for it with a port
+    of its own: CI runs the SQLite and the PostgreSQL suite side by side, and both would bind
+    the portal's default port 8080."""
+    os.environ.setdefault("ZVK_PORTAL__ENABLED", "false")
+
+
 def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + POSTGRES if POSTGRES else 'SQLite'}"
 

@@ -16,6 +16,7 @@ from typer import _click  # the copy of click that typer carries and builds on
 from typer.core import TyperGroup
 
 from ingest.cli import (
+    accounts,
     check,
     commands,
     config,
@@ -25,6 +26,7 @@ from ingest.cli import (
     operations,
     payments,
     persons,
+    portal,
     reconcile,
     reports,
     rules,
@@ -71,16 +73,19 @@ app.add_typer(commands.app)  # init, ingest, serve
 app.add_typer(demo.app)  # demo
 app.add_typer(operations.app)  # worker, reprocess
 app.add_typer(reconcile.app)  # reconcile
+app.add_typer(portal.app)  # portal, demo-portal
 
 export_app = typer.Typer(help="Exports of committed data.", no_args_is_help=True)
 export_app.add_typer(deliveries.export_app)  # meldungen
 export_app.add_typer(reconcile.export_app)  # abgleich, versorgungspunkte
 
 # The groups, in the order `zvk --help` lists them.
+app.add_typer(accounts.applications_app, name="applications")
 app.add_typer(config.app, name="config")
 app.add_typer(deliveries.app, name="deliveries")
 app.add_typer(export_app, name="export")
 app.add_typer(members.app, name="members")
+app.add_typer(accounts.operators_app, name="operators")
 app.add_typer(persons.app, name="persons")
 app.add_typer(payments.app, name="payments")
 app.add_typer(reports.app, name="reports")

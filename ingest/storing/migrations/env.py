@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import ingest.accounts.models
 import ingest.reconciling.models  # noqa: F401  (registers the reconciliation tables)
 from ingest.storing import credentials  # noqa: F401  (registers the SFTP tables)
 from ingest.storing.models import Base

@@ -1,0 +1,1 @@
+"""Accounts of the online portal: roles, applications, passwords, sessions and the audit log."""

@@ -1,0 +1,236 @@
+"""Applications for an administrator's or a data center's access, and the fund's decision.
+
+An application is stored with its number (Antragsnummer), waits for its e-mail address to be
+confirmed and for the signed letter, and is approved or rejected by the fund's staff. Approval
+creates the account and returns its first one-time password, once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ingest.accounts.accounts import check_email, check_person_name, create_account
+from ingest.accounts.audit import Actor, record
+from ingest.accounts.login import issue_one_time_password
+from ingest.accounts.models import Account, Application, ApplicationKind, ApplicationState, Role
+from ingest.accounts.passwords import AccountError
+from ingest.accounts.sessions import digest
+from ingest.errors import UsageError
+from ingest.storing.models import BillingOffice
+from ingest.storing.registry import add_sender, find_member, find_sender
+from ingest.validating.identifiers import betriebsnummer_valid
+
+_MEMBER = re.compile(r"[0-9]{6}")
+_OFFICE = re.compile(r"[0-9]{3}")
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    application: Application
+    confirm_token: str  # for the link in the confirmation mail
+    form_token: str  # for the link to the application form (PDF)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+
+
+def _offices(text: str) -> list[str]:
+    offices = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+    if not offices or any(not _OFFICE.fullmatch(o) for o in offices):
+        raise AccountError("Abrechnungsstellen: dreistellige Nummern, durch Kommas getrennt.")
+    return sorted(set(offices))
+
+
+def register(
+    session: Session,
+    kind: ApplicationKind,
+    applicant: Applicant,
+    now: datetime,
+    role_mailboxes: list[str],
+    *,
+    member_number: str = "",
+    offices: str = "",
+    center_name: str = "",
+    betriebsnummer: str = "",
+) -> Registered:
+    """Store an application (state: e-mail unconfirmed)."""
+    email = check_email(applicant.email, role_mailboxes)
+    first = check_person_name(applicant.first_name, "den Vornamen")
+    last = check_person_name(applicant.last_name, "den Nachnamen")
+    if kind is ApplicationKind.ADMINISTRATOR:
+        if not _MEMBER.fullmatch(member_number.strip()):
+            raise AccountError("Die Mitgliedsnummer hat sechs Ziffern.")
+        office_list = ",".join(_offices(offices))
+    else:
+        center_name = check_person_name(center_name, "den Namen des Rechenzentrums")
+        if not betriebsnummer_valid(betriebsnummer.strip()):
+            raise AccountError("Die Betriebsnummer ist nicht gültig (acht Ziffern mit Prüfziffer).")
+        office_list = ""
+    confirm_token, form_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    application = Application(
+        number=digest(form_token)[:20],  # replaced by the number below once the row has its id
+        kind=kind.value,
+        state=ApplicationState.UNCONFIRMED.value,
+        first_name=first,
+        last_name=last,
+        email=email,
+        phone=applicant.phone.strip()[:50],
+        member_number=member_number.strip() or None,
+        offices=office_list,
+        center_name=center_name or None,
+        betriebsnummer=betriebsnummer.strip() or None,
+        confirm_token=digest(confirm_token),
+        form_token=digest(form_token),
+        created_at=now,
+    )
+    session.add(application)
+    session.flush()
+    application.number = f"{now:%Y}-{application.id:06d}"
+    record(session, now, "application.registered", Actor(email, "-"), details=application.number)
+    return Registered(application, confirm_token, form_token)
+
+
+def by_confirm_token(session: Session, token: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.confirm_token == digest(token)))
+
+
+def by_form_token(session: Session, token: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.form_token == digest(token)))
+
+
+def confirm(session: Session, token: str, now: datetime, client: str) -> Application | None:
+    """Confirm the e-mail address of the application the link names (again: no change)."""
+    application = by_confirm_token(session, token)
+    if application is not None and application.state == ApplicationState.UNCONFIRMED:
+        application.state = ApplicationState.WAITING.value
+        record(
+            session,
+            now,
+            "application.confirmed",
+            Actor(application.email, client),
+            details=application.number,
+        )
+    return application
+
+
+def find_application(session: Session, number: str) -> Application:
+    application = session.scalar(select(Application).where(Application.number == number))
+    if application is None:
+        raise UsageError(f"no application {number}")
+    return application
+
+
+def list_applications(session: Session, state: ApplicationState | None = None) -> list[Application]:
+    query = select(Application).order_by(Application.created_at.desc(), Application.id.desc())
+    if state is not None:
+        query = query.where(Application.state == state.value)
+    return list(session.scalars(query))
+
+
+def _undecided(application: Application) -> None:
+    if application.state == ApplicationState.UNCONFIRMED:
+        raise UsageError(f"application {application.number}: the e-mail address is not confirmed")
+    if application.state != ApplicationState.WAITING:
+        raise UsageError(f"application {application.number} is already {application.state}")
+
+
+def approve(
+    session: Session,
+    number: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    otp_valid_days: int,
+    role_mailboxes: list[str],
+) -> tuple[Application, Account, str]:
+    """Create the applicant's account; returns its one-time password (shown once)."""
+    application = find_application(session, number)
+    _undecided(application)
+    if application.kind == ApplicationKind.ADMINISTRATOR:
+        account = _administrator(session, application, actor, now, role_mailboxes)
+    else:
+        account = _data_center(session, application, actor, now, role_mailboxes)
+    application.state = ApplicationState.APPROVED.value
+    application.decided_at = now
+    application.account_id = account.id
+    record(session, now, "application.approved", actor, account, details=application.number)
+    secret = issue_one_time_password(session, account, actor, now, otp_valid_days)
+    return application, account, secret
+
+
+def _administrator(
+    session: Session, application: Application, actor: Actor, now: datetime, mailboxes: list[str]
+) -> Account:
+    member = find_member(session, application.member_number or "")
+    if member is None:
+        raise UsageError(f"member {application.member_number} is not registered (zvk members add)")
+    wanted = application.offices.split(",")
+    offices = {
+        o.number: o.id
+        for o in session.scalars(
+            select(BillingOffice).where(
+                BillingOffice.member_id == member.id, BillingOffice.number.in_(wanted)
+            )
+        )
+    }
+    missing = [o for o in wanted if o not in offices]
+    if missing:
+        raise UsageError(f"member {member.number} has no billing office {', '.join(missing)}")
+    return create_account(
+        session,
+        email=application.email,
+        first_name=application.first_name,
+        last_name=application.last_name,
+        phone=application.phone,
+        role=Role.ADMINISTRATOR,
+        now=now,
+        actor=actor,
+        role_mailboxes=mailboxes,
+        member_id=member.id,
+        office_ids=sorted(offices.values()),
+    )
+
+
+def _data_center(
+    session: Session, application: Application, actor: Actor, now: datetime, mailboxes: list[str]
+) -> Account:
+    number = application.betriebsnummer or ""
+    sender = find_sender(session, number) or add_sender(
+        session, number, application.center_name or number, "rechenzentrum", []
+    )
+    return create_account(
+        session,
+        email=application.email,
+        first_name=application.first_name,
+        last_name=application.last_name,
+        phone=application.phone,
+        role=Role.RECHENZENTRUM,
+        now=now,
+        actor=actor,
+        role_mailboxes=mailboxes,
+        sender_id=sender.id,
+    )
+
+
+def reject(session: Session, number: str, reason: str, actor: Actor, now: datetime) -> Application:
+    application = find_application(session, number)
+    if application.state not in (ApplicationState.UNCONFIRMED, ApplicationState.WAITING):
+        raise UsageError(f"application {application.number} is already {application.state}")
+    if not reason.strip():
+        raise UsageError("--reason is empty: name the reason")
+    application.state = ApplicationState.REJECTED.value
+    application.decided_at = now
+    application.reason = reason.strip()
+    record(session, now, "application.rejected", actor, details=application.number)
+    return application

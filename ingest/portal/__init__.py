@@ -1,0 +1,1 @@
+"""The online portal: a FastAPI application over the accounts domain (``ingest.accounts``)."""

@@ -1,0 +1,111 @@
+"""The portal's application factory: views, static files, security headers, error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException
+
+from ingest.portal import (
+    views_admin,
+    views_console,
+    views_public,
+    views_registration,
+    views_second_factor,
+)
+from ingest.portal.web import (
+    CSRF_COOKIE,
+    Forbidden,
+    GoTo,
+    Portal,
+    csrf_token,
+    page,
+)
+from ingest.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime] = _now,
+) -> FastAPI:
+    """The portal over the installation's database (which `zvk init` has prepared)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    portal = Portal(settings, sessions, clock)
+    app.state.portal = portal
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for module in (
+        views_public,
+        views_second_factor,
+        views_registration,
+        views_admin,
+        views_console,
+    ):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        fresh = getattr(request.state, "csrf", None)
+        if fresh and not request.cookies.get(CSRF_COOKIE):
+            response.set_cookie(
+                CSRF_COOKIE,
+                fresh,
+                httponly=True,
+                samesite="lax",
+                secure=portal.secure_cookies,
+                path="/",
+            )
+        return response
+
+    @app.exception_handler(GoTo)
+    async def go_to(_request: Request, exc: GoTo) -> Response:
+        return RedirectResponse(exc.path, status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        csrf_token(request)
+        return page(
+            request,
+            "message.html",
+            {"title": "Kein Zugriff", "text": exc.explanation},
+            status=403,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        titles = {404: "Nicht gefunden", 405: "Nicht erlaubt"}
+        text = {
+            404: "Die angeforderte Seite gibt es nicht, oder Sie haben keinen Zugriff darauf.",
+        }.get(exc.status_code, "Die Anfrage konnte nicht bearbeitet werden.")
+        return page(
+            request,
+            "message.html",
+            {"title": titles.get(exc.status_code, "Fehler"), "text": text},
+            status=exc.status_code,
+        )
+
+    return app
