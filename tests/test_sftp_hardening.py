@@ -11,7 +11,6 @@ import errno
 import os
 import resource
 import socket
-import statistics
 import struct
 import subprocess
 import threading
@@ -261,12 +260,13 @@ def test_wrong_passwords_take_the_same_time(start_server: StartServer) -> None:
     has none, or does not exist: the time does not tell them apart."""
     server = start_server(max_failed_logins="1000")
     times: dict[str, list[float]] = {OTHER: [], SENDER: [], "99999999": [], "kein-name": []}
-    for n in range(5):
+    for n in range(7):
         for user, took in times.items():
             took.extend(wrong_passwords_at_once(server.port, user, [f"127.0.3.{n + 1}"]))
-    median = {user: statistics.median(took) for user, took in times.items()}
+    # The fastest of each: what else the machine does only ever adds to a time.
+    fastest = {user: min(took) for user, took in times.items()}
     for user in (SENDER, "99999999", "kein-name"):
-        assert 0.6 < median[user] / median[OTHER] < 1.6, median
+        assert 0.6 < fastest[user] / fastest[OTHER] < 1.6, times
 
 
 # -- descriptors, handles, channels ----------------------------------------------------------
