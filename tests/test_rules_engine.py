@@ -158,6 +158,21 @@ def test_names_double_encoded_and_bad() -> None:
 
 
 @pytest.mark.parametrize(
+    "invisible", ["\u202e", "\u202a", "\u2066", "\u200b", "\u200d", "\u00ad", "\ufeff"]
+)
+def test_invisible_format_characters_in_a_name(invisible: str) -> None:
+    """A name with a zero-width or bidirectional control character is refused (ZVME170): it
+    would be shown as another name than it is."""
+    report = annual(who=person(family_name=f"Wei\u00df{invisible}evil"))
+    assert where(check_report(report, context())) == [("ZVME170", "Person/Familienname")]
+
+
+def test_names_with_umlauts_and_accents_pass() -> None:
+    report = annual(who=person(family_name="Ölçer-Lefèvre", first_name="Zoë Marie"))
+    assert where(check_report(report, context())) == []
+
+
+@pytest.mark.parametrize(
     ("begin", "code"), [(date(1956, 8, 16), "ZVME120"), (date(2002, 8, 17), "ZVME121")]
 )
 def test_age_at_begin_of_an_anmeldung(begin: date, code: str) -> None:

@@ -226,6 +226,18 @@ def test_zvme097_numbers_of_two_persons(deliver, service) -> None:
     assert_rejected(service, deliver(b), "ZVME097", satz=2, field="Person/RVNR")
 
 
+def test_zvme097_number_of_a_person_stored_with_another_rvnr(deliver, service) -> None:
+    """A Versicherungsnummer of a person whom the fund knows with another RVNR is rejected
+    with ZVME097, even when the report's RVNR is unknown to the fund: the report is not booked
+    on that person."""
+    numbers = [a.versicherungsnummer for a in register(deliver, 1).assignments]
+    b = FileBuilder(file_number=2)
+    b.anmeldung(3, office="002")
+    b.anmeldung(2, office="002").set("Person/Versicherungsnummer", numbers[0])
+    verdict = deliver(b)
+    assert_rejected(service, verdict, "ZVME097", satz=2, field="Person/RVNR")
+
+
 # -- relationships -------------------------------------------------------------------------------
 def test_zvme130_second_anmeldung_in_later_file(deliver, service) -> None:
     """An Anmeldung while the person is insured at the same billing office gets ZVME130."""
@@ -242,6 +254,24 @@ def test_zvme130_twice_in_one_file(deliver, service) -> None:
     b.anmeldung(1)
     b.anmeldung(1)
     assert_rejected(service, deliver(b), "ZVME130", satz=2, field="Beginn")
+
+
+def test_zvme130_anmeldung_while_a_closed_relationship_still_runs(deliver, service) -> None:
+    """An Anmeldung whose Beginn lies before the end of a stored relationship would overlap
+    it: ZVME130 names the relationship; one after its end is accepted."""
+    register(deliver, 1)
+    closing = FileBuilder(file_number=2)
+    closing.abmeldung(1, date(2026, 12, 31))
+    ok(deliver, closing)
+    b = FileBuilder(file_number=3)
+    b.anmeldung(2)
+    b.anmeldung(1, date(2026, 12, 1))
+    verdict = deliver(b)
+    assert_rejected(service, verdict, "ZVME130", satz=2, field="Beginn")
+    assert "besteht vom 2026-01-01 bis 2026-12-31" in only(verdict, "ZVME130").message
+    after = FileBuilder(file_number=4)
+    after.anmeldung(1, date(2027, 1, 1))
+    assert_clean(service, deliver(after))
 
 
 def test_zvme130_not_for_other_office_or_after_abmeldung(deliver, service) -> None:

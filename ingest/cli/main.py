@@ -50,6 +50,8 @@ class ZvkGroup(TyperGroup):
         except ZvkError as exc:
             typer.echo(f"zvk: {exc}", err=True)
             raise typer.Exit(2) from None
+        except BrokenPipeError:
+            raise  # a reader that stopped early (`| head`): click ends quietly with status 1
         except OSError as exc:
             typer.echo(f"zvk: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
             raise typer.Exit(2) from None

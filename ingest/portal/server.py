@@ -85,7 +85,8 @@ class PortalThread:
             if not self._thread.is_alive():
                 raise OSError(f"the portal stopped at its start (port {self.settings.portal.port})")
             self._thread.join(0.05)
-        log.info("portal serving", url=self.settings.portal.base_url)
+        host, port = sock.getsockname()[:2]
+        log.info("portal serving", address=f"{host}:{port}", base_url=self.settings.portal.base_url)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -47,9 +47,19 @@ def versicherungsnummer_known(case: Case) -> None:
 
 @rule("ZVME097", Scope.STORED)
 def numbers_of_one_person(case: Case) -> None:
-    """Versicherungsnummer and RVNR do not belong to two different persons."""
+    """Versicherungsnummer and RVNR do not belong to two different persons: neither to two
+    stored persons, nor the Versicherungsnummer to a person stored with another RVNR.
+
+    Also decides which stored person the report is about (``case.person``), for the rules after
+    it: the person of the Versicherungsnummer, else the person of the RVNR, else none.
+    """
     by_number, by_rvnr = numbered(case)
-    if by_number is not None and by_rvnr is not None and by_number.id != by_rvnr.id:
+    data = case.report.person
+    assert data is not None
+    if by_number is not None and (
+        (by_rvnr is not None and by_number.id != by_rvnr.id)
+        or (by_number.rvnr is not None and data.rvnr is not None and by_number.rvnr != data.rvnr)
+    ):
         case.findings.add("ZVME097", None, "Person/RVNR")
     else:
         case.person = by_number or by_rvnr
@@ -57,13 +67,22 @@ def numbers_of_one_person(case: Case) -> None:
 
 @rule("ZVME130", Scope.STORED)
 def no_open_relationship(case: Case) -> None:
-    """An Anmeldung: the person has no open relationship at the billing office."""
+    """An Anmeldung: the person has no relationship at the billing office that is open, or that
+    still runs on or after the Beginn (the new one would overlap it)."""
     person = case.person
     if person is None:
         return
-    for begin, end in case.view.spans_of(person.id, case.office_id):
+    begin_new = case.report.begin
+    assert begin_new is not None
+    spans = case.view.spans_of(person.id, case.office_id)
+    for begin, end in spans:
         if end is None:
             case.findings.add("ZVME130", f"offen seit {begin.isoformat()}", "Beginn")
+            return
+    for begin, end in spans:
+        if end is not None and end >= begin_new:
+            detail = f"besteht vom {begin.isoformat()} bis {end.isoformat()}"
+            case.findings.add("ZVME130", detail, "Beginn")
             return
 
 

@@ -34,7 +34,11 @@ if TYPE_CHECKING:
 
 PERSON_KINDS = frozenset(kind for kind, names in REPORT_CHILDREN.items() if "Person" in names)
 EARLIEST_BIRTH = date(1900, 1, 1)
-_BAD_NAME = re.compile(r"[\d\x00-\x1f\x7f-\x9f]")
+# digits, control characters, and the invisible format characters that change how a name is
+# shown (soft hyphen, zero-width characters, bidirectional controls, byte order mark)
+_BAD_NAME = re.compile(
+    r"[\d\x00-\x1f\x7f-\x9f\xad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]"
+)
 ABMELDEGRUENDE = frozenset({"03", "04", "05", "06", "07", "11", "13", "16", "20", "21"})
 DEATH = "11"
 MIN_AGE, MAX_AGE = 17, 62
