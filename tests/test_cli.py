@@ -273,3 +273,19 @@ def test_ingest_checks_every_file_before_it_processes_one(home: Path, tmp_path: 
     done = zvk(home, "ingest", str(paths[0]), str(paths[3]))
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == ["eins.xml", "zwei.xml"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    """`zvk rules list | head -1`: the closed pipe is no mistake of the user's: no `zvk:` line
+    and not the usage status 2 (click's own status 1 for a broken pipe)."""
+    zvk = f"{sys.executable} -m ingest --home {tmp_path / 'home'}"
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {zvk} rules list | head -1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.startswith("code"), done.stdout
+    assert done.stderr == ""
+    assert done.returncode in (0, 1)
