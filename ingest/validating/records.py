@@ -15,7 +15,7 @@ class _Record(msgspec.Struct, array_like=True, gc=False):
 
     Records cross a process boundary in batches (``checker.FileCheck`` reads a large file in a
     second process): as msgspec structs they encode to MessagePack arrays and decode, typed,
-    several times faster than pickle rebuilds dataclasses. They hold no references to other
+    without the cost of rebuilding dataclasses through pickle. They hold no references to other
     objects that could form a cycle, so the cyclic garbage collector does not track them.
     """
 
