@@ -52,22 +52,29 @@ class Client:
         self.settings = settings
         app = create_app(settings, session_factory(make_engine(settings)), clock)
         self.http = TestClient(app, base_url="http://127.0.0.1:8080")
+        self.token: str | None = None
 
     def get(self, url: str) -> httpx.Response:
-        return self.http.get(url)
+        return self._seen(self.http.get(url))
+
+    def _seen(self, response: httpx.Response) -> httpx.Response:
+        """Keep the form token of the page last shown, as a browser's next form carries it."""
+        found = re.search(r'name="csrf" value="([^"]+)"', response.text)
+        if found:
+            self.token = found.group(1)
+        return response
 
     def csrf(self) -> str:
-        token = self.http.cookies.get("zvk_csrf")
-        if token is None:
-            self.http.get("/anmelden")
-            token = self.http.cookies.get("zvk_csrf")
-        assert token
-        return token
+        if self.token is None:
+            self.get("/anmelden")
+        assert self.token
+        return self.token
 
     def post(self, url: str, data: dict[str, Any] | None = None) -> httpx.Response:
-        return self.http.post(url, data={"csrf": self.csrf(), **(data or {})})
+        return self._seen(self.http.post(url, data={"csrf": self.csrf(), **(data or {})}))
 
     def login(self, address: str, password: str) -> httpx.Response:
+        self.get("/anmelden")
         return self.post("/anmelden", {"email": address, "password": password})
 
     def set_password(self, password: str = GOOD_PASSWORD) -> httpx.Response:

@@ -85,7 +85,7 @@ def with_session_cookie(portal: Portal, response: Response, token: str) -> Respo
 
 @router.post("/anmelden")
 async def login(request: Request) -> Response:
-    form = await posted(request)
+    form = await posted(request, anonymous=True)
     portal = portal_of(request)
     email = field(form, "email")
     with portal.transaction() as db:

@@ -56,7 +56,7 @@ def registration_form(request: Request, kind: str) -> Response:
 @router.post("/registrierung/{kind}")
 async def registration(request: Request, kind: str) -> Response:
     chosen = _kind(kind)
-    form = await posted(request)
+    form = await posted(request, anonymous=True)
     values = {name: field(form, name) for name in _FIELDS}
     portal = portal_of(request)
     settings = portal.settings

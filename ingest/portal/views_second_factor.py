@@ -12,7 +12,15 @@ from ingest.accounts.passwords import AccountError
 from ingest.accounts.second_factor import check_code, enable, new_secret, provisioning_uri
 from ingest.accounts.sessions import end_session
 from ingest.portal.views_public import REFUSED
-from ingest.portal.web import SESSION_COOKIE, field, page, portal_of, posted, viewer
+from ingest.portal.web import (
+    SESSION_COOKIE,
+    field,
+    page,
+    portal_of,
+    posted,
+    signed_out,
+    viewer,
+)
 
 router = APIRouter()
 
@@ -43,6 +51,7 @@ async def code(request: Request) -> Response:
                 count_failure(db, account, who.actor, now)
             if locked or account.locked_until is not None:
                 end_session(db, request.cookies.get(SESSION_COOKIE))
+                signed_out(request)
                 failed = page(request, "login.html", {"email": "", "error": REFUSED})
             else:
                 failed = page(
