@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "login.second_factor": "zweiter Faktor bestätigt",
     "login.refused_locked": "Anmeldung während der Sperre abgewiesen",
     "login.refused_client": "Anmeldung abgewiesen (zu viele Fehlversuche dieser Adresse)",
+    "login.throttled": "Anmeldung verzögert (viele Fehlversuche dieser Adresse)",
 }
 
 
