@@ -23,7 +23,7 @@ _NAME_LENGTH = 100
 def check_email(email: str, role_mailboxes: list[str]) -> str:
     """A personal e-mail address in lower case; role mailboxes (``info@``, ``Info+x@``, …)
     are refused."""
-    email = visible(email, "Die E-Mail-Adresse").strip().lower()
+    email = visible(email.strip(), "Die E-Mail-Adresse").lower()
     if len(email) > 254 or not _EMAIL.fullmatch(email):
         raise AccountError("Bitte geben Sie eine gültige E-Mail-Adresse an.")
     mailbox = email.partition("@")[0].partition("+")[0]  # info+x@ is info@ (sub-addressing)
@@ -36,7 +36,7 @@ def check_email(email: str, role_mailboxes: list[str]) -> str:
 
 
 def check_person_name(value: str, what: str) -> str:
-    value = visible(value, "Der Name").strip()
+    value = visible(value.strip(), "Der Name")
     if not value or len(value) > _NAME_LENGTH or any(ord(ch) < 32 for ch in value):
         raise AccountError(f"Bitte geben Sie {what} an (höchstens {_NAME_LENGTH} Zeichen).")
     return value
@@ -64,7 +64,7 @@ def create_account(
         email=email,
         first_name=check_person_name(first_name, "den Vornamen"),
         last_name=check_person_name(last_name, "den Nachnamen"),
-        phone=visible(phone, "Die Telefonnummer").strip()[:50],
+        phone=visible(phone.strip(), "Die Telefonnummer")[:50],
         role=role.value,
         member_id=member_id,
         sender_id=sender_id,

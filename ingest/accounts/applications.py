@@ -97,7 +97,7 @@ def register(
         first_name=first,
         last_name=last,
         email=email,
-        phone=visible(applicant.phone, "Die Telefonnummer").strip()[:50],
+        phone=visible(applicant.phone.strip(), "Die Telefonnummer")[:50],
         member_number=member_number.strip() or None,
         offices=office_list,
         center_name=center_name or None,
