@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
@@ -54,6 +55,28 @@ class PortalSettings(Section):
         "separated by a line break).",
     )
 
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed; the client address (audit, limits) is then the one "
+        "the proxy names. Empty: the connection's own address.",
+    )
+    confirmation_valid_days: int = Field(
+        default=7,
+        ge=1,
+        description="Days an application's confirmation link can confirm the e-mail address.",
+    )
+    registrations_per_address: int = Field(
+        default=10,
+        ge=1,
+        description="Applications one client address may file within 24 hours.",
+    )
+    registrations_per_email: int = Field(
+        default=3,
+        ge=1,
+        description="Applications for one e-mail address within 24 hours.",
+    )
+
     second_factor: Literal["optional", "required"] = Field(
         default="optional",
         description="optional: an account may add an authenticator app (TOTP) with recovery "
@@ -65,6 +88,13 @@ class PortalSettings(Section):
         default=["kasse", "administrator"],
         description='The roles for which `second_factor = "required"` makes it compulsory.',
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names a wrong entry
+        return value
 
     @field_validator("base_url")
     @classmethod

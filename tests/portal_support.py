@@ -48,30 +48,40 @@ class Clock:
 class Client:
     """A browser without JavaScript: GET pages, POST forms with this browser's CSRF token."""
 
-    def __init__(self, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, settings: Settings, clock: Clock, peer: tuple[str, int] = ("testclient", 50000)
+    ) -> None:
         self.settings = settings
         app = create_app(settings, session_factory(make_engine(settings)), clock)
-        self.http = TestClient(app, base_url="http://127.0.0.1:8080")
+        self.http = TestClient(app, base_url="http://127.0.0.1:8080", client=peer)
+        self.token: str | None = None
 
     def get(self, url: str) -> httpx.Response:
-        return self.http.get(url)
+        return self._seen(self.http.get(url))
+
+    def _seen(self, response: httpx.Response) -> httpx.Response:
+        """Keep the form token of the page last shown, as a browser's next form carries it."""
+        found = re.search(r'name="csrf" value="([^"]+)"', response.text)
+        if found:
+            self.token = found.group(1)
+        return response
 
     def csrf(self) -> str:
-        token = self.http.cookies.get("zvk_csrf")
-        if token is None:
-            self.http.get("/anmelden")
-            token = self.http.cookies.get("zvk_csrf")
-        assert token
-        return token
+        if self.token is None:
+            self.get("/anmelden")
+        assert self.token
+        return self.token
 
     def post(self, url: str, data: dict[str, Any] | None = None) -> httpx.Response:
-        return self.http.post(url, data={"csrf": self.csrf(), **(data or {})})
+        return self._seen(self.http.post(url, data={"csrf": self.csrf(), **(data or {})}))
 
     def login(self, address: str, password: str) -> httpx.Response:
+        self.get("/anmelden")
         return self.post("/anmelden", {"email": address, "password": password})
 
-    def set_password(self, password: str = GOOD_PASSWORD) -> httpx.Response:
-        return self.post("/passwort", {"password": password, "password2": password})
+    def set_password(self, password: str = GOOD_PASSWORD, current: str = "") -> httpx.Response:
+        fields = {"password": password, "password2": password, "current": current}
+        return self.post("/passwort", fields)
 
 
 def mails(settings: Settings) -> list[email.message.EmailMessage]:
@@ -118,8 +128,10 @@ def register_admin(client: Client, **changes: str) -> tuple[str, str]:
     number = attr(page.text, "data-antragsnummer")
     sent = mails(client.settings)[before:]
     assert len(sent) == 1
-    confirmed = client.get(link(body(sent[0]), "/registrierung/bestaetigen/"))
-    assert confirmed.status_code == 200
+    confirmation = link(body(sent[0]), "/registrierung/bestaetigen/")
+    client.get(confirmation)
+    confirmed = client.post(confirmation)
+    assert confirmed.status_code == 200 and 'data-antragsstand="wartet"' in confirmed.text
     return number, confirmed.text
 
 

@@ -82,6 +82,8 @@ def _zvk(settings: Settings, *args: str) -> str:
 def _confirm_by_mail(page, settings: Settings, number: str) -> None:  # type: ignore[no-untyped-def]
     (mail,) = [m for m in mails(settings) if number in m["Subject"]]
     page.goto(settings.portal.base_url + link(body(mail), "/registrierung/bestaetigen/"))
+    assert page.locator("[data-antragsstand]").get_attribute("data-antragsstand") == "unbestaetigt"
+    page.get_by_role("button", name="E-Mail-Adresse bestätigen").click()
     assert page.locator("[data-antragsstand]").get_attribute("data-antragsstand") == "wartet"
 
 

@@ -75,11 +75,16 @@ def test_registration_mails_a_confirmation_link_and_offers_the_form_as_pdf(
 def test_the_confirmation_link_shows_the_state_of_the_application(
     client: Client, clock: Clock
 ) -> None:
-    """Unconfirmed → waiting for the letter once the link is opened → approved."""
+    """Unconfirmed while the link is only opened → waiting for the letter once its button is
+    pressed → approved."""
     page = client.post("/registrierung/administrator", {**ADMIN, "terms": "ja"})
     number = attr(page.text, "data-antragsnummer")
     confirm = link(body(mails(client.settings)[0]), "/registrierung/bestaetigen/")
-    assert 'data-antragsstand="wartet"' in client.get(confirm).text
+    opened = client.get(confirm).text
+    assert 'data-antragsstand="unbestaetigt"' in opened
+    assert "E-Mail-Adresse bestätigen" in opened
+    assert 'data-antragsstand="unbestaetigt"' in client.get(confirm).text
+    assert 'data-antragsstand="wartet"' in client.post(confirm).text
     approve_now(client, number, clock)
     assert 'data-antragsstand="genehmigt"' in client.get(confirm).text
     assert client.get("/registrierung/bestaetigen/nichtdabei").status_code == 404
@@ -259,6 +264,7 @@ def test_a_data_center_registers_and_becomes_a_sender_on_approval(
     assert page.status_code == 200, page.text
     number = attr(page.text, "data-antragsnummer")
     client.get(link(body(mails(settings)[-1]), "/registrierung/bestaetigen/"))
+    client.post(link(body(mails(settings)[-1]), "/registrierung/bestaetigen/"))
     otp = approve_now(client, number, clock)
     with session_factory(make_engine(settings))() as session:
         sender = session.scalar(select(Sender).where(Sender.number == "87654322"))
@@ -299,7 +305,8 @@ def test_the_fund_approves_in_the_console_and_sees_the_users(
 
 
 def test_a_rejected_application_shows_its_reason(client: Client, clock: Clock) -> None:
-    """Rejection by the console keeps the reason, which the applicant reads by the link."""
+    """Rejection by the console keeps the reason, which the applicant reads by the link; the
+    link shows nothing else of the application any more."""
     _, _ = register_admin(client)
     confirm = link(body(mails(client.settings)[0]), "/registrierung/bestaetigen/")
     operator = Client(client.settings, clock)
@@ -307,8 +314,10 @@ def test_a_rejected_application_shows_its_reason(client: Client, clock: Clock) -
     operator.set_password()
     number = attr(client.get(confirm).text, "data-antragsnummer")
     operator.post(f"/konsole/antraege/{number}/ablehnen", {"reason": "Dienstsiegel fehlt"})
-    page = client.get(confirm).text
-    assert 'data-antragsstand="abgelehnt"' in page and "Dienstsiegel fehlt" in page
+    page = client.get(confirm)
+    assert page.status_code == 410
+    assert "abgelehnt" in page.text and "Dienstsiegel fehlt" in page.text
+    assert ADMIN["last_name"] not in page.text
     assert ApplicationState.REJECTED.value == "abgelehnt"
 
 

@@ -208,7 +208,7 @@ def test_a_password_change_ends_the_other_sessions(
     elsewhere = Client(settings, clock)
     assert elsewhere.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/"
     client.get("/passwort")
-    assert client.set_password("Neues-Kennwort-Fluss-9").url.path == "/"
+    assert client.set_password("Neues-Kennwort-Fluss-9", GOOD_PASSWORD).url.path == "/"
     assert elsewhere.get("/sachbearbeiter").url.path == "/anmelden"
     assert client.get("/sachbearbeiter").status_code == 200
 
@@ -240,15 +240,3 @@ def test_no_password_or_one_time_password_in_the_audit_log_or_the_logs(
     for secret in (admin_otp, clerk_otp, GOOD_PASSWORD, "falsches-Passwort-1"):
         assert secret not in stored
         assert secret not in logged
-
-
-def test_one_client_address_is_limited_across_accounts(client: Client, clock: Clock) -> None:
-    """50 failures from one address within 15 minutes refuse its next logins, even right ones,
-    until the window has passed."""
-    admin_signed_in(client, clock)
-    client.post("/abmelden")
-    for n in range(50):
-        client.login(f"person{n}@musterhausen.example", "falsches-Passwort-1")
-    assert client.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/anmelden"
-    clock.advance(minutes=15, seconds=1)
-    assert client.login(ADMIN["email"], GOOD_PASSWORD).url.path == "/"

@@ -13,6 +13,7 @@ from ingest.accounts.login import find_account
 from ingest.accounts.models import Account, AccountOffice, Role
 from ingest.accounts.passwords import AccountError
 from ingest.accounts.sessions import end_sessions
+from ingest.accounts.text import visible
 from ingest.storing.models import BillingOffice
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -20,11 +21,13 @@ _NAME_LENGTH = 100
 
 
 def check_email(email: str, role_mailboxes: list[str]) -> str:
-    """A personal e-mail address in lower case; role mailboxes (``info@``, …) are refused."""
-    email = email.strip().lower()
+    """A personal e-mail address in lower case; role mailboxes (``info@``, ``Info+x@``, …)
+    are refused."""
+    email = visible(email.strip(), "Die E-Mail-Adresse").lower()
     if len(email) > 254 or not _EMAIL.fullmatch(email):
         raise AccountError("Bitte geben Sie eine gültige E-Mail-Adresse an.")
-    if email.partition("@")[0] in {m.lower() for m in role_mailboxes}:
+    mailbox = email.partition("@")[0].partition("+")[0]  # info+x@ is info@ (sub-addressing)
+    if mailbox in {m.lower() for m in role_mailboxes}:
         raise AccountError(
             "Sammelpostfächer wie info@ oder personal@ sind nicht zugelassen: "
             "bitte eine persönliche E-Mail-Adresse angeben."
@@ -33,7 +36,7 @@ def check_email(email: str, role_mailboxes: list[str]) -> str:
 
 
 def check_person_name(value: str, what: str) -> str:
-    value = value.strip()
+    value = visible(value.strip(), "Der Name")
     if not value or len(value) > _NAME_LENGTH or any(ord(ch) < 32 for ch in value):
         raise AccountError(f"Bitte geben Sie {what} an (höchstens {_NAME_LENGTH} Zeichen).")
     return value
@@ -61,7 +64,7 @@ def create_account(
         email=email,
         first_name=check_person_name(first_name, "den Vornamen"),
         last_name=check_person_name(last_name, "den Nachnamen"),
-        phone=phone.strip()[:50],
+        phone=visible(phone.strip(), "Die Telefonnummer")[:50],
         role=role.value,
         member_id=member_id,
         sender_id=sender_id,

@@ -7,20 +7,30 @@ creates the account and returns its first one-time password, once.
 
 from __future__ import annotations
 
+import enum
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ingest.accounts.accounts import check_email, check_person_name, create_account
 from ingest.accounts.audit import Actor, record
 from ingest.accounts.login import issue_one_time_password
-from ingest.accounts.models import Account, Application, ApplicationKind, ApplicationState, Role
+from ingest.accounts.models import (
+    Account,
+    Application,
+    ApplicationKind,
+    ApplicationState,
+    AuditEntry,
+    Role,
+    utc,
+)
 from ingest.accounts.passwords import AccountError
 from ingest.accounts.sessions import digest
+from ingest.accounts.text import visible
 from ingest.errors import UsageError
 from ingest.storing.models import BillingOffice
 from ingest.storing.registry import add_sender, find_member, find_sender
@@ -28,6 +38,7 @@ from ingest.validating.identifiers import betriebsnummer_valid
 
 _MEMBER = re.compile(r"[0-9]{6}")
 _OFFICE = re.compile(r"[0-9]{3}")
+REGISTRATION_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +74,9 @@ def register(
     offices: str = "",
     center_name: str = "",
     betriebsnummer: str = "",
+    client: str = "-",
 ) -> Registered:
-    """Store an application (state: e-mail unconfirmed)."""
+    """Store an application (state: e-mail unconfirmed); ``client`` is the applicant's address."""
     email = check_email(applicant.email, role_mailboxes)
     first = check_person_name(applicant.first_name, "den Vornamen")
     last = check_person_name(applicant.last_name, "den Nachnamen")
@@ -85,7 +97,7 @@ def register(
         first_name=first,
         last_name=last,
         email=email,
-        phone=applicant.phone.strip()[:50],
+        phone=visible(applicant.phone.strip(), "Die Telefonnummer")[:50],
         member_number=member_number.strip() or None,
         offices=office_list,
         center_name=center_name or None,
@@ -97,7 +109,7 @@ def register(
     session.add(application)
     session.flush()
     application.number = f"{now:%Y}-{application.id:06d}"
-    record(session, now, "application.registered", Actor(email, "-"), details=application.number)
+    record(session, now, "application.registered", Actor(email, client), details=application.number)
     return Registered(application, confirm_token, form_token)
 
 
@@ -109,19 +121,65 @@ def by_form_token(session: Session, token: str) -> Application | None:
     return session.scalar(select(Application).where(Application.form_token == digest(token)))
 
 
-def confirm(session: Session, token: str, now: datetime, client: str) -> Application | None:
-    """Confirm the e-mail address of the application the link names (again: no change)."""
-    application = by_confirm_token(session, token)
-    if application is not None and application.state == ApplicationState.UNCONFIRMED:
-        application.state = ApplicationState.WAITING.value
-        record(
-            session,
-            now,
-            "application.confirmed",
-            Actor(application.email, client),
-            details=application.number,
-        )
-    return application
+def too_many_registrations(
+    session: Session, email: str, client: str, now: datetime, per_address: int, per_email: int
+) -> bool:
+    """Whether ``client`` or the e-mail address has filed its allowance of applications within
+    REGISTRATION_WINDOW."""
+    since = now - REGISTRATION_WINDOW
+    from_client = session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == "application.registered")
+        .where(AuditEntry.client == client[:64], AuditEntry.at >= since)
+    )
+    for_email = session.scalar(
+        select(func.count())
+        .select_from(Application)
+        .where(func.lower(Application.email) == email.strip().lower())
+        .where(Application.created_at >= since)
+    )
+    return (from_client or 0) >= per_address or (for_email or 0) >= per_email
+
+
+class Link(enum.Enum):
+    """What an application's links (confirmation, form) still do."""
+
+    CONFIRM = "confirm"  # the e-mail address can be confirmed; the form can be downloaded
+    WAITING = "waiting"  # confirmed, the letter awaited; the form can be downloaded
+    DECIDED = "decided"  # approved: the link shows that, the form is gone
+    EXPIRED = "expired"  # not confirmed in time: nothing but that message
+    REJECTED = "rejected"  # nothing but that message
+
+
+def link_state(application: Application, now: datetime, valid_days: int) -> Link:
+    state = ApplicationState(application.state)
+    if state is ApplicationState.REJECTED:
+        return Link.REJECTED
+    if state is ApplicationState.APPROVED:
+        return Link.DECIDED
+    if state is ApplicationState.WAITING:
+        return Link.WAITING
+    if now - utc(application.created_at) > timedelta(days=valid_days):
+        return Link.EXPIRED
+    return Link.CONFIRM
+
+
+def confirm(
+    session: Session, application: Application, now: datetime, client: str, valid_days: int
+) -> bool:
+    """Confirm the application's e-mail address, if its link still can; whether it did."""
+    if link_state(application, now, valid_days) is not Link.CONFIRM:
+        return False
+    application.state = ApplicationState.WAITING.value
+    record(
+        session,
+        now,
+        "application.confirmed",
+        Actor(application.email, client),
+        details=application.number,
+    )
+    return True
 
 
 def find_application(session: Session, number: str) -> Application:
@@ -229,6 +287,7 @@ def reject(session: Session, number: str, reason: str, actor: Actor, now: dateti
         raise UsageError(f"application {application.number} is already {application.state}")
     if not reason.strip():
         raise UsageError("--reason is empty: name the reason")
+    visible(reason, "Die Begründung")
     application.state = ApplicationState.REJECTED.value
     application.decided_at = now
     application.reason = reason.strip()

@@ -27,7 +27,11 @@ from ingest.accounts.sessions import end_sessions
 
 MAX_FAILURES = 5
 LOCK = timedelta(minutes=15)
-MAX_CLIENT_FAILURES = 50  # failed logins from one client address within LOCK
+# Failed logins from one client address within LOCK beyond which each further attempt from it
+# is answered only after CLIENT_DELAY. The attempt is still checked: a right password signs in,
+# so that failures for other accounts (or one person behind a shared address) lock nobody out.
+MAX_CLIENT_FAILURES = 50
+CLIENT_DELAY = timedelta(seconds=3)
 
 
 class Outcome(enum.StrEnum):
@@ -49,13 +53,12 @@ def find_account(session: Session, email: str) -> Account | None:
 def authenticate(
     session: Session, email: str, password: str, client: str, now: datetime
 ) -> Attempt:
-    """Check a login; count and lock on failure, reset the counter on success."""
+    """Check a login; count and lock on failure, reset the counter on success.
+
+    The per-address limit is :func:`client_delay`'s, applied by the caller before this check.
+    """
     account = find_account(session, email)
     anonymous = Actor(email.strip().lower()[:254] or "-", client)
-    if failures_from(session, client, now - LOCK) >= MAX_CLIENT_FAILURES:
-        verify_secret(None, password)
-        record(session, now, "login.refused_client", anonymous, account)
-        return Attempt(Outcome.REFUSED)
     if account is None:
         verify_secret(None, password)
         record(session, now, "login.failure", anonymous, details="unbekannte E-Mail-Adresse")
@@ -76,6 +79,16 @@ def authenticate(
         account.must_set_password = True
     record(session, now, "login" if outcome is Outcome.PASSWORD else "login.otp", actor, account)
     return Attempt(outcome, account)
+
+
+def client_delay(session: Session, email: str, client: str, now: datetime) -> timedelta:
+    """How long to wait before checking a login from ``client``: CLIENT_DELAY once the address
+    has failed MAX_CLIENT_FAILURES times within LOCK (recorded in the audit log), else nothing."""
+    if failures_from(session, client, now - LOCK) < MAX_CLIENT_FAILURES:
+        return timedelta(0)
+    actor = Actor(email.strip().lower()[:254] or "-", client)
+    record(session, now, "login.throttled", actor, details="viele Fehlversuche dieser Adresse")
+    return CLIENT_DELAY
 
 
 def _match(account: Account, password: str, now: datetime) -> Outcome:
@@ -105,19 +118,43 @@ def count_failure(session: Session, account: Account, actor: Actor, now: datetim
 def issue_one_time_password(
     session: Session, account: Account, actor: Actor, now: datetime, valid_days: int
 ) -> str:
-    """A new one-time password for the account (the previous one dies); returned once, in clear."""
+    """A new one-time password for the account; returned once, in clear.
+
+    The previous one-time password, the personal password and every session of the account
+    end: whoever signs in next uses the new one-time password and sets a new personal password.
+    """
     secret = new_one_time_password()
     account.otp_hash = hash_secret(secret)
     account.otp_expires_at = now + timedelta(days=valid_days)
     account.locked_until, account.failures, account.first_failure_at = None, 0, None
-    record(session, now, "account.one_time_password", actor, account)
+    had_password = account.password_hash is not None
+    account.password_hash, account.must_set_password = None, True
+    end_sessions(session, account)
+    details = "Sitzungen beendet, persönliches Passwort ungültig" if had_password else ""
+    record(session, now, "account.one_time_password", actor, account, details=details)
     return secret
 
 
 def set_personal_password(
-    session: Session, account: Account, password: str, repeated: str, actor: Actor, now: datetime
+    session: Session,
+    account: Account,
+    password: str,
+    repeated: str,
+    actor: Actor,
+    now: datetime,
+    current: str = "",
 ) -> None:
-    """Set the personal password; every session of the account ends (the caller opens a new one)."""
+    """Set the personal password; every session of the account ends (the caller opens a new one).
+
+    Right after a one-time password login the new one is enough; otherwise ``current`` must be
+    the personal password (a wrong one counts as a failed login and can lock the account, which
+    ends its sessions).
+    """
+    if not account.must_set_password and not verify_secret(account.password_hash, current):
+        count_failure(session, account, Actor.of(account, actor.client), now)
+        if account.locked_until is not None:
+            end_sessions(session, account)
+        raise AccountError("Das bisherige Passwort ist nicht richtig.")
     if password != repeated:
         raise AccountError("Die beiden Passwörter stimmen nicht überein.")
     problems = password_problems(password, account.email)

@@ -150,6 +150,17 @@ class PortalSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # False between the password and the second factor's code: only the code page is reachable.
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The authenticator app's secret offered on the setup page, until a code confirms it.
+    pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+
+
+class PortalKey(Base):
+    """A random key of the portal's own (e.g. for signing the anonymous forms' tokens), shared
+    by every portal process on the database."""
+
+    __tablename__ = "portal_keys"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class AuditEntry(Base):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.accounts.models import Account, PortalSession, utc
+from ingest.accounts.models import Account, PortalKey, PortalSession, utc
 
 
 def digest(token: str) -> str:
@@ -70,3 +71,17 @@ def end_session(session: Session, token: str | None) -> None:
 def end_sessions(session: Session, account: Account) -> None:
     """End every session of an account at once."""
     session.execute(delete(PortalSession).where(PortalSession.account_id == account.id))
+
+
+def signing_key(session: Session, name: str = "csrf") -> bytes:
+    """The portal's random key of that name, made by the first process that asks for it."""
+    row = session.get(PortalKey, name)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = PortalKey(name=name, value=secrets.token_hex(32))
+                session.add(row)
+        except IntegrityError:  # another process made it at the same moment
+            row = session.get(PortalKey, name)
+            assert row is not None
+    return bytes.fromhex(row.value)

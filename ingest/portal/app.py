@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from ingest.portal import (
     views_admin,
@@ -39,6 +44,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+# A path of plain segments with a trailing slash; the redirect goes to it without the slash
+# (never to "//host", which a browser would take for another site).
+_TRAILING_SLASH = re.compile(r"((?:/[A-Za-z0-9_.~-]+)+)/")
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -50,7 +59,9 @@ def create_app(
     clock: Callable[[], datetime] = _now,
 ) -> FastAPI:
     """The portal over the installation's database (which `zvk init` has prepared)."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    # No redirect of Starlette's is built from the request's Host header: trailing slashes
+    # are answered below with a relative location.
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     portal = Portal(settings, sessions, clock)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -67,10 +78,16 @@ def create_app(
     async def headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
+        trailing = _TRAILING_SLASH.fullmatch(request.url.path)
+        if trailing and request.method in ("GET", "HEAD"):
+            response: Response = RedirectResponse(trailing.group(1), status_code=307)
+        else:
+            with contextlib.suppress(Exception):  # a database down: /gesund says so
+                portal.signing_key  # noqa: B018  (read once, outside the views' transactions)
+            response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         fresh = getattr(request.state, "csrf", None)
-        if fresh and not request.cookies.get(CSRF_COOKIE):
+        if fresh and fresh != request.cookies.get(CSRF_COOKIE):
             response.set_cookie(
                 CSRF_COOKIE,
                 fresh,
@@ -108,4 +125,19 @@ def create_app(
             status=exc.status_code,
         )
 
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings), www_redirect=False
+    )
+    if settings.portal.trusted_proxies:
+        # The client address of every view (audit, limits) is the one a trusted proxy names.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.portal.trusted_proxies)
     return app
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host headers the portal answers: base_url's host, the address it listens on and the
+    loopback names (health checks, tests)."""
+    hosts = {urlsplit(settings.portal.base_url).hostname or "", "127.0.0.1", "localhost"}
+    if settings.portal.host not in ("0.0.0.0", "::"):  # noqa: S104  (compared, not bound)
+        hosts.add(settings.portal.host)
+    return sorted(h for h in hosts if h)

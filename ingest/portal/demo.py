@@ -55,7 +55,7 @@ def portal_demo(
             member_number=member,
             offices=",".join(offices),
         )
-        confirm(session, registered.confirm_token, now, "lokal")
+        confirm(session, registered.application, now, "lokal", portal.confirmation_valid_days)
         _, admin, admin_otp = approve(
             session,
             registered.application.number,

@@ -39,7 +39,8 @@ class _Server(uvicorn.Server):
 def portal_server(settings: Settings) -> uvicorn.Server:
     """A uvicorn server for the portal on the installation's database.
 
-    The access log stays off: request paths carry the tokens of confirmation links.
+    The access log stays off: request paths carry the tokens of confirmation links. Forwarding
+    headers are the application's own business (believed from `portal.trusted_proxies` only).
     """
     app = create_app(settings, session_factory(open_database(settings)))
     config = uvicorn.Config(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from sqlalchemy import text
 
-from ingest.accounts.login import Outcome, authenticate, set_personal_password
+from ingest.accounts.login import Outcome, authenticate, client_delay, set_personal_password
 from ingest.accounts.models import Role
 from ingest.accounts.passwords import AccountError
 from ingest.accounts.sessions import end_session, open_session
@@ -85,9 +85,13 @@ def with_session_cookie(portal: Portal, response: Response, token: str) -> Respo
 
 @router.post("/anmelden")
 async def login(request: Request) -> Response:
-    form = await posted(request)
+    form = await posted(request, anonymous=True)
     portal = portal_of(request)
     email = field(form, "email")
+    with portal.transaction() as db:
+        delay = client_delay(db, email, client_of(request), portal.clock())
+    if delay:
+        await portal.pause(delay.total_seconds())
     with portal.transaction() as db:
         end_session(db, request.cookies.get(SESSION_COOKIE))
         attempt = authenticate(
@@ -139,6 +143,7 @@ async def password_save(request: Request) -> Response:
                 field(form, "password2"),
                 who.actor,
                 portal.clock(),
+                current=field(form, "current"),
             )
         except AccountError as exc:
             return page(request, "password.html", {"error": str(exc)}, status=400, viewer=who)

@@ -6,14 +6,19 @@ import smtplib
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from ingest.accounts.applications import (
     Applicant,
+    Link,
     Registered,
     by_confirm_token,
     by_form_token,
     confirm,
+    link_state,
     register,
+    too_many_registrations,
 )
 from ingest.accounts.models import Application, ApplicationKind
 from ingest.accounts.passwords import AccountError
@@ -56,7 +61,7 @@ def registration_form(request: Request, kind: str) -> Response:
 @router.post("/registrierung/{kind}")
 async def registration(request: Request, kind: str) -> Response:
     chosen = _kind(kind)
-    form = await posted(request)
+    form = await posted(request, anonymous=True)
     values = {name: field(form, name) for name in _FIELDS}
     portal = portal_of(request)
     settings = portal.settings
@@ -73,6 +78,15 @@ async def registration(request: Request, kind: str) -> Response:
         return again("Bitte akzeptieren Sie die Nutzungsbedingungen.")
     try:
         with portal.transaction() as db:
+            if too_many_registrations(
+                db,
+                values["email"],
+                client_of(request),
+                portal.clock(),
+                settings.portal.registrations_per_address,
+                settings.portal.registrations_per_email,
+            ):
+                return page(request, "message.html", _TOO_MANY, status=429)
             registered = register(
                 db,
                 chosen,
@@ -85,6 +99,7 @@ async def registration(request: Request, kind: str) -> Response:
                 offices=values["offices"],
                 center_name=values["center_name"],
                 betriebsnummer=values["betriebsnummer"],
+                client=client_of(request),
             )
     except AccountError as exc:
         return again(str(exc))
@@ -128,23 +143,82 @@ def _send_confirmation(request: Request, registered: Registered) -> None:
     )
 
 
+_TOO_MANY = {
+    "title": "Zu viele Anträge",
+    "text": "Von Ihrem Anschluss oder für diese E-Mail-Adresse sind in den letzten 24 Stunden "
+    "schon so viele Anträge gestellt worden, wie das Portal annimmt. Bitte versuchen Sie es "
+    "morgen noch einmal oder wenden Sie sich an die Kasse.",
+}
+_CLOSED = {
+    Link.EXPIRED: {
+        "title": "Link abgelaufen",
+        "text": "Die E-Mail-Adresse dieses Antrags wurde nicht rechtzeitig bestätigt; der Link "
+        "gilt nicht mehr. Bitte stellen Sie einen neuen Antrag.",
+    },
+    Link.REJECTED: {
+        "title": "Antrag abgelehnt",
+        "text": "Dieser Antrag wurde abgelehnt; der Link gilt nicht mehr.",
+    },
+    Link.DECIDED: {
+        "title": "Antrag entschieden",
+        "text": "Über diesen Antrag ist entschieden; das Antragsformular wird nicht mehr benötigt.",
+    },
+}
+
+
+def _linked(db: Session, token: str) -> Application:
+    application = by_confirm_token(db, token)
+    if application is None:
+        raise HTTPException(404)
+    return application
+
+
 @router.get("/registrierung/bestaetigen/{token}")
 def confirmation(request: Request, token: str) -> Response:
+    """The application's state; while unconfirmed, a button that confirms the address (a GET
+    alone, as a mail scanner's, confirms nothing)."""
     portal = portal_of(request)
     with portal.transaction() as db:
-        application = confirm(db, token, portal.clock(), client_of(request))
-        if application is None:
-            raise HTTPException(404)
-        return page(request, "application.html", {"application": application})
+        application = _linked(db, token)
+        state = link_state(
+            application, portal.clock(), portal.settings.portal.confirmation_valid_days
+        )
+        if state in (Link.EXPIRED, Link.REJECTED):
+            closed = dict(_CLOSED[state])
+            if state is Link.REJECTED and application.reason:
+                closed["text"] += f" Begründung: {application.reason}"
+            return page(request, "message.html", closed, status=410)
+        context = {"application": application, "confirmable": state is Link.CONFIRM, "token": token}
+        return page(request, "application.html", context)
+
+
+@router.post("/registrierung/bestaetigen/{token}")
+async def confirmation_post(request: Request, token: str) -> Response:
+    await posted(request, anonymous=True)
+    portal = portal_of(request)
+    settings = portal.settings.portal
+    with portal.transaction() as db:
+        application = _linked(db, token)
+        confirm(
+            db, application, portal.clock(), client_of(request), settings.confirmation_valid_days
+        )
+    return RedirectResponse(f"/registrierung/bestaetigen/{token}", status_code=303)
 
 
 @router.get("/antragsformular/{token}")
 def application_form(request: Request, token: str) -> Response:
+    """The form as PDF while the application waits for it (until it is decided, and not after
+    its confirmation link has expired)."""
     portal = portal_of(request)
     with portal.transaction() as db:
         application: Application | None = by_form_token(db, token) or by_confirm_token(db, token)
         if application is None:
             raise HTTPException(404)
+        state = link_state(
+            application, portal.clock(), portal.settings.portal.confirmation_valid_days
+        )
+        if state not in (Link.CONFIRM, Link.WAITING):
+            return page(request, "message.html", _CLOSED[state], status=410)
         member = find_member(db, application.member_number) if application.member_number else None
         body = application_pdf(
             application, member.name if member else "", portal.settings.portal.fund_address

@@ -12,7 +12,16 @@ from ingest.accounts.passwords import AccountError
 from ingest.accounts.second_factor import check_code, enable, new_secret, provisioning_uri
 from ingest.accounts.sessions import end_session
 from ingest.portal.views_public import REFUSED
-from ingest.portal.web import SESSION_COOKIE, field, page, portal_of, posted, viewer
+from ingest.portal.web import (
+    SESSION_COOKIE,
+    Viewer,
+    field,
+    page,
+    portal_of,
+    posted,
+    signed_out,
+    viewer,
+)
 
 router = APIRouter()
 
@@ -43,6 +52,7 @@ async def code(request: Request) -> Response:
                 count_failure(db, account, who.actor, now)
             if locked or account.locked_until is not None:
                 end_session(db, request.cookies.get(SESSION_COOKIE))
+                signed_out(request)
                 failed = page(request, "login.html", {"email": "", "error": REFUSED})
             else:
                 failed = page(
@@ -64,13 +74,18 @@ async def code(request: Request) -> Response:
 def setup_form(request: Request) -> Response:
     with portal_of(request).transaction() as db:
         who = viewer(request, db, stage="setup")
-        secret = new_secret()
-        context = {
-            "enabled": who.account.totp_secret is not None,
-            "secret": secret,
-            "uri": provisioning_uri(secret, who.account.email),
-        }
-        return page(request, "second_factor.html", context, viewer=who)
+        if who.account.totp_secret is None and who.row.pending_totp_secret is None:
+            who.row.pending_totp_secret = new_secret()  # kept with the session until confirmed
+        return page(request, "second_factor.html", _offer(who), viewer=who)
+
+
+def _offer(who: Viewer) -> dict[str, object]:
+    secret = who.row.pending_totp_secret or ""
+    return {
+        "enabled": who.account.totp_secret is not None,
+        "secret": secret,
+        "uri": provisioning_uri(secret, who.account.email) if secret else "",
+    }
 
 
 @router.post("/zweiter-faktor")
@@ -79,15 +94,13 @@ async def setup(request: Request) -> Response:
     portal = portal_of(request)
     with portal.transaction() as db:
         who = viewer(request, db, stage="setup")
-        secret = field(form, "secret")
+        secret = who.row.pending_totp_secret
+        if secret is None:  # no secret offered to this session (yet): offer one
+            return RedirectResponse("/zweiter-faktor", status_code=303)
         try:
             codes = enable(db, who.account, secret, field(form, "code"), who.actor, portal.clock())
         except AccountError as exc:
-            context = {
-                "enabled": who.account.totp_secret is not None,
-                "secret": secret,
-                "uri": provisioning_uri(secret, who.account.email),
-                "error": str(exc),
-            }
+            context = {**_offer(who), "error": str(exc)}
             return page(request, "second_factor.html", context, status=400, viewer=who)
+        who.row.pending_totp_secret = None
         return page(request, "recovery_codes.html", {"codes": codes}, viewer=who)

@@ -3,11 +3,14 @@ and rendering a German page."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as slot
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.accounts.audit import Actor
 from ingest.accounts.models import Account, ApplicationState, PortalSession, Role
-from ingest.accounts.sessions import current
+from ingest.accounts.sessions import current, signing_key
 from ingest.localtime import local_german
 from ingest.settings import Settings
 
@@ -49,6 +52,7 @@ ACTION_LABELS = {
     "login.second_factor": "zweiter Faktor bestätigt",
     "login.refused_locked": "Anmeldung während der Sperre abgewiesen",
     "login.refused_client": "Anmeldung abgewiesen (zu viele Fehlversuche dieser Adresse)",
+    "login.throttled": "Anmeldung verzögert (viele Fehlversuche dieser Adresse)",
 }
 
 
@@ -77,10 +81,21 @@ class Portal:
     def secure_cookies(self) -> bool:
         return self.settings.portal.base_url.startswith("https")
 
+    pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _signing_key: bytes | None = slot(default=None, init=False, repr=False)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.sessions() as session, session.begin():
             yield session
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key that signs the anonymous forms' tokens, the same in every portal process."""
+        if self._signing_key is None:
+            with self.transaction() as db:
+                self._signing_key = signing_key(db)
+        return self._signing_key
 
 
 class GoTo(Exception):
@@ -160,6 +175,7 @@ def viewer(request: Request, db: Session, *roles: Role, stage: Stage | None = No
             if account.role == Role.ADMINISTRATOR and Role.SACHBEARBEITER in roles
             else "Diese Seite gehört nicht zu Ihrer Rolle; Sie haben keinen Zugriff darauf."
         )
+    request.state.session_csrf = row.csrf
     return Viewer(account, row, client_of(request))
 
 
@@ -173,25 +189,69 @@ def needs_second_factor(settings: Settings, account: Account) -> bool:
     )
 
 
+def _signed(portal: Portal, nonce: str) -> str:
+    mac = hmac.new(portal.signing_key, b"csrf:" + nonce.encode(), hashlib.sha256).hexdigest()
+    return f"{nonce}.{mac}"
+
+
+def _genuine(portal: Portal, token: str | None) -> bool:
+    """Whether an anonymous token was signed by this portal (a planted cookie of the
+    attacker's own making is not)."""
+    if not token or token.count(".") != 1:
+        return False
+    return hmac.compare_digest(_signed(portal, token.partition(".")[0]), token)
+
+
 def csrf_token(request: Request) -> str:
-    """The token of this browser's forms (set as a cookie by the middleware when missing)."""
+    """The token of this page's forms.
+
+    A signed-in request's forms carry its session's token (stored with the session). Anonymous
+    forms (login, registration) carry a token signed with the portal's key, set as a cookie by
+    the middleware when the browser holds none that is genuine.
+    """
+    own = getattr(request.state, "session_csrf", None)
+    if own:
+        return str(own)
     token = getattr(request.state, "csrf", None) or request.cookies.get(CSRF_COOKIE)
-    if not token:
-        token = secrets.token_urlsafe(32)
+    if not token or not _genuine(portal_of(request), token):
+        token = _signed(portal_of(request), secrets.token_urlsafe(24))
         request.state.csrf = token
     return str(token)
 
 
-async def posted(request: Request) -> dict[str, Any]:
-    """The form of a POST whose CSRF token matches this browser's; else :class:`Forbidden`."""
+def signed_out(request: Request) -> None:
+    """The rest of the request renders anonymous forms (its session has just ended)."""
+    request.state.session_csrf = None
+
+
+def _stale() -> Forbidden:
+    return Forbidden(
+        "Das Formular ist abgelaufen oder nicht von dieser Seite. Bitte laden Sie die Seite "
+        "neu und senden Sie es noch einmal."
+    )
+
+
+async def posted(request: Request, *, anonymous: bool = False) -> dict[str, Any]:
+    """The form of a POST that carries the right CSRF token; else :class:`Forbidden`.
+
+    A signed-in form's token must equal its session's (without a live session the request goes
+    to the login); an anonymous form's must equal the cookie and bear the portal's signature.
+    """
     form = await request.form()
     sent = form.get(CSRF_FIELD)
-    expected = request.cookies.get(CSRF_COOKIE)
+    portal = portal_of(request)
+    if anonymous:
+        expected = request.cookies.get(CSRF_COOKIE)
+        if not _genuine(portal, expected):
+            raise _stale()
+    else:
+        with portal.transaction() as db:
+            found = current(db, request.cookies.get(SESSION_COOKIE), portal.clock(), portal.idle)
+            expected = found[0].csrf if found else None
+        if expected is None:
+            raise GoTo("/anmelden")
     if not isinstance(sent, str) or not expected or not hmac.compare_digest(sent, expected):
-        raise Forbidden(
-            "Das Formular ist abgelaufen oder nicht von dieser Seite. Bitte laden Sie die Seite "
-            "neu und senden Sie es noch einmal."
-        )
+        raise _stale()
     fields: dict[str, Any] = {}
     for key, value in form.multi_items():
         if isinstance(value, str):
