@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +95,11 @@ def create_app(
             {"title": "Kein Zugriff", "text": exc.explanation},
             status=403,
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, _exc: RequestValidationError) -> Response:
+        """A path or query that does not fit the route (``/sachbearbeiter/abc``) names nothing."""
+        return await http_error(request, HTTPException(404))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
