@@ -37,7 +37,8 @@ def test_a_bad_path_answers_the_german_404_page_when_signed_out(client: Client, 
 def test_a_bad_id_answers_the_german_404_page_when_signed_in(client: Client, clock: Clock) -> None:
     """An administrator's ``/sachbearbeiter/abc`` is the 404 page, as is a POST to it."""
     admin_signed_in(client, clock)
-    for answer in (client.get("/sachbearbeiter/abc"), client.post("/sachbearbeiter/abc/aktivieren")):
+    answers = (client.get("/sachbearbeiter/abc"), client.post("/sachbearbeiter/abc/aktivieren"))
+    for answer in answers:
         assert answer.status_code == 404
         assert answer.headers["content-type"].startswith("text/html")
         assert "Nicht gefunden" in answer.text
