@@ -8,7 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ingest.accounts.password_rules import password_problems as password_problems
-from ingest.errors import UsageError
+from ingest.accounts.problems import AccountError as AccountError
 
 _HASHER = PasswordHasher()  # Argon2id with the library's recommended parameters
 # Verified when an e-mail address is unknown, so that the answer takes as long as for a known one.
@@ -16,10 +16,6 @@ _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 # One-time passwords: no characters people confuse when they type them from a letter.
 _OTP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 OTP_LENGTH = 16
-
-
-class AccountError(UsageError):
-    """A request about an account that cannot be done; the message is German, for people."""
 
 
 def hash_secret(secret: str) -> str:
