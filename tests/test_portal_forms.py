@@ -13,7 +13,15 @@ from ingest.accounts.applications import NOT_AGAIN
 from ingest.accounts.models import Application
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
-from tests.portal_support import ADMIN, Client, Clock, approve_now, attr, register_admin
+from tests.portal_support import (
+    ADMIN,
+    Client,
+    Clock,
+    admin_signed_in,
+    approve_now,
+    attr,
+    register_admin,
+)
 
 
 @pytest.fixture
@@ -91,3 +99,30 @@ def test_the_same_form_sent_twice_stores_one_application(client: Client) -> None
     assert attr(first.text, "data-antragsnummer") == attr(second.text, "data-antragsnummer")
     assert first.url.path == second.url.path and first.url.path.startswith("/antrag/")
     assert applications(client.settings) == 1
+
+
+def test_the_clerk_form_shows_every_problem_at_its_field(client: Client, clock: Clock) -> None:
+    """No names, a role mailbox and no billing office: four problems, each at its field."""
+    admin_signed_in(client, clock)
+    page = client.post(
+        "/sachbearbeiter/anlegen",
+        {"first_name": " ", "last_name": "", "email": "info@musterhausen.example"},
+    )
+    assert page.status_code == 400
+    assert_at_field(page.text, "first_name", "Vornamen")
+    assert_at_field(page.text, "last_name", "Nachnamen")
+    assert_at_field(page.text, "email", "Sammelpostfächer")
+    assert 'id="office" aria-invalid="true" aria-describedby="office-fehler"' in page.text
+    assert '<a href="#office">Bitte mindestens eine Abrechnungsstelle' in page.text
+
+
+def test_the_password_form_names_every_problem_at_its_field(client: Client, clock: Clock) -> None:
+    """A common password repeated wrongly: the rule at the first field, the mismatch at the
+    second, both in the summary."""
+    number, _ = register_admin(client)
+    client.login(ADMIN["email"], approve_now(client, number, clock))
+    page = client.post("/passwort", {"password": "Sommer2026!!", "password2": "anders"})
+    assert page.status_code == 400
+    assert_at_field(page.text, "password", "zu verbreitet")
+    assert 'aria-describedby="passwort-regeln password-fehler"' in page.text
+    assert_at_field(page.text, "password2", "stimmen nicht überein")

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from ingest.accounts.audit import Actor, failures_from, record
 from ingest.accounts.models import Account, utc
 from ingest.accounts.passwords import (
-    AccountError,
     hash_secret,
     new_one_time_password,
     password_problems,
     verify_secret,
 )
+from ingest.accounts.problems import FormErrors
 from ingest.accounts.sessions import end_sessions
 
 MAX_FAILURES = 5
@@ -118,11 +118,11 @@ def set_personal_password(
     session: Session, account: Account, password: str, repeated: str, actor: Actor, now: datetime
 ) -> None:
     """Set the personal password; every session of the account ends (the caller opens a new one)."""
+    problems = [("password", problem) for problem in password_problems(password, account.email)]
     if password != repeated:
-        raise AccountError("Die beiden Passwörter stimmen nicht überein.")
-    problems = password_problems(password, account.email)
+        problems.append(("password2", "Die beiden Passwörter stimmen nicht überein."))
     if problems:
-        raise AccountError(" ".join(problems))
+        raise FormErrors(problems)
     account.password_hash = hash_secret(password)
     account.must_set_password = False
     account.otp_hash, account.otp_expires_at = None, None

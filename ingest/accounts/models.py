@@ -150,6 +150,9 @@ class PortalSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # False between the password and the second factor's code: only the code page is reachable.
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What the page a form redirects to shows once (see ``ingest.portal.flash``); a one-time
+    # password only sealed, its key in the browser.
+    flash: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEntry(Base):

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from ingest.portal import (
     views_admin,
     views_console,
+    views_once,
     views_public,
     views_registration,
     views_second_factor,
@@ -61,6 +62,7 @@ def create_app(
         views_registration,
         views_admin,
         views_console,
+        views_once,
     ):
         app.include_router(module.router)
 
