@@ -14,10 +14,10 @@ from ingest.accounts.login import issue_one_time_password
 from ingest.accounts.models import ApplicationKind, Role
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
+from tests.portal_support import Clock
 
 # The live portal and the browser of the end-to-end tests (pytest finds fixtures by name).
 from tests.test_portal_browser import _first_login, browser, portal_url  # noqa: F401
-from tests.portal_support import Clock
 
 pytestmark = pytest.mark.slow
 
