@@ -207,7 +207,7 @@ def configure(settings: Settings, stream: Any = None, file: Path | None = None) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("paramiko", "watchdog", "apscheduler", "alembic"):
+    for noisy in ("paramiko", "watchdog", "apscheduler", "alembic", "fontTools"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ingest.accounts.models import Account, AuditEntry
+from ingest.accounts.models import Account, Application, AuditEntry
 from ingest.settings import Settings, load_settings
 from ingest.storing.db import make_engine, session_factory
 from tests.portal_support import Client, Clock, register_admin
@@ -59,18 +59,22 @@ def test_applications_list_approve_and_reject(settings: Settings) -> None:
     assert approved.returncode == 0, approved.stderr
     assert len(approved.stdout.strip().splitlines()[-1]) == 16
     twice = zvk(settings, "applications", "approve", first)
-    assert twice.returncode == 2 and "already genehmigt" in twice.stderr
+    assert twice.returncode == 2 and "bereits genehmigt" in twice.stderr
     unknown = zvk(settings, "applications", "approve", "2026-999999")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
 
 
 def test_approval_needs_the_member_registered(settings: Settings) -> None:
-    """An administrator's application for an unregistered member is refused with the hint."""
+    """An application whose member is not registered (any more) is refused with the hint, in
+    German (the console shows the same text)."""
     client = Client(settings, Clock())
-    number, _ = register_admin(client, member_number="999999")
+    number, _ = register_admin(client)
+    with session_factory(make_engine(settings)).begin() as session:
+        application = session.scalars(select(Application).where(Application.number == number))
+        application.one().member_number = "999999"
     done = zvk(settings, "applications", "approve", number)
     assert done.returncode == 2
-    assert "member 999999 is not registered (zvk members add)" in done.stderr
+    assert "Das Mitglied 999999 ist nicht registriert (zvk members add)." in done.stderr
 
 
 def test_demo_portal_prints_three_accounts_that_sign_in(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_an_unconfirmed_application_cannot_be_approved(client: Client, clock: Cl
     """The e-mail address must be confirmed before the fund approves."""
     page = client.post("/registrierung/administrator", {**ADMIN, "terms": "ja"})
     number = attr(page.text, "data-antragsnummer")
-    with pytest.raises(UsageError, match="not confirmed"):
+    with pytest.raises(UsageError, match="nicht bestätigt"):
         approve_now(client, number, clock)
 
 

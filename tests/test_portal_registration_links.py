@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
 from ingest.accounts.applications import reject
 from ingest.accounts.audit import Actor
+from ingest.accounts.models import Application, ApplicationState
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
 from tests.portal_support import (
@@ -65,10 +67,22 @@ def test_one_address_files_only_so_many_applications_a_day(
 def test_one_email_address_gets_only_so_many_applications_a_day(
     settings: Settings, clock: Clock
 ) -> None:
-    """portal.registrations_per_email (3) counts every address the applications came from."""
+    """portal.registrations_per_email (3) counts every address the applications came from,
+    rejected applications too (an undecided one alone already refuses another)."""
     for n in range(3):
         assert _apply(Client(settings, clock, peer=(f"192.0.2.{n}", 1)), ADMIN["email"]) == 200
+        _reject_undecided(settings, clock)
     assert _apply(Client(settings, clock, peer=("192.0.2.9", 1)), ADMIN["email"].upper()) == 429
+
+
+def _reject_undecided(settings: Settings, clock: Clock) -> None:
+    with session_factory(make_engine(settings))() as session:
+        undecided = session.scalars(
+            select(Application.number).where(Application.state != ApplicationState.REJECTED)
+        ).all()
+        for number in undecided:
+            reject(session, number, "Dienstsiegel fehlt", Actor.command_line(), clock())
+        session.commit()
 
 
 def _registered(client: Client) -> tuple[str, str, str]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ingest.accounts.accounts import check_email, check_person_name, create_account
 from ingest.accounts.audit import Actor, record
-from ingest.accounts.login import issue_one_time_password
+from ingest.accounts.login import find_account, issue_one_time_password
 from ingest.accounts.models import (
     Account,
     Application,
@@ -28,7 +28,7 @@ from ingest.accounts.models import (
     Role,
     utc,
 )
-from ingest.accounts.passwords import AccountError
+from ingest.accounts.problems import AccountError, Problems
 from ingest.accounts.sessions import digest
 from ingest.accounts.text import visible
 from ingest.errors import UsageError
@@ -44,8 +44,9 @@ REGISTRATION_WINDOW = timedelta(hours=24)
 @dataclass(frozen=True, slots=True)
 class Registered:
     application: Application
-    confirm_token: str  # for the link in the confirmation mail
+    confirm_token: str  # for the link in the confirmation mail (empty when ``repeated``)
     form_token: str  # for the link to the application form (PDF)
+    repeated: bool = False  # the same form sent again: nothing new was stored
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,53 @@ def _offices(text: str) -> list[str]:
     return sorted(set(offices))
 
 
+NOT_AGAIN = (
+    "Mit dieser E-Mail-Adresse ist keine neue Registrierung möglich. Haben Sie schon einen "
+    "Zugang oder einen offenen Antrag, wenden Sie sich bitte an die Kasse."
+)
+
+
+def _pending(session: Session, email: str) -> bool:
+    """Whether an account or an undecided application holds the address."""
+    undecided = (ApplicationState.UNCONFIRMED.value, ApplicationState.WAITING.value)
+    return find_account(session, email) is not None or (
+        session.scalar(
+            select(Application.id)
+            .where(Application.email == email, Application.state.in_(undecided))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _member_offices(session: Session, number: str, offices: str, problems: Problems) -> str:
+    """The billing offices asked for, checked against the fund's registry of the member."""
+    if not _MEMBER.fullmatch(number):
+        problems.add("member_number", "Die Mitgliedsnummer hat sechs Ziffern.")
+        return ""
+    member = find_member(session, number)
+    if member is None:
+        problems.add("member_number", f"Die Mitgliedsnummer {number} ist der Kasse nicht bekannt.")
+    office_list: list[str] = []
+    with problems.at("offices"):
+        office_list = _offices(offices)
+    if member is not None and office_list:
+        known = set(
+            session.scalars(
+                select(BillingOffice.number).where(
+                    BillingOffice.member_id == member.id, BillingOffice.number.in_(office_list)
+                )
+            )
+        )
+        unknown = [o for o in office_list if o not in known]
+        if unknown:
+            problems.add(
+                "offices",
+                f"Das Mitglied {number} hat keine Abrechnungsstelle {', '.join(unknown)}.",
+            )
+    return ",".join(office_list)
+
+
 def register(
     session: Session,
     kind: ApplicationKind,
@@ -75,21 +123,46 @@ def register(
     center_name: str = "",
     betriebsnummer: str = "",
     client: str = "-",
+    form_token: str | None = None,
+    problems: Problems | None = None,
 ) -> Registered:
-    """Store an application (state: e-mail unconfirmed); ``client`` is the applicant's address."""
-    email = check_email(applicant.email, role_mailboxes)
-    first = check_person_name(applicant.first_name, "den Vornamen")
-    last = check_person_name(applicant.last_name, "den Nachnamen")
-    if kind is ApplicationKind.ADMINISTRATOR:
-        if not _MEMBER.fullmatch(member_number.strip()):
-            raise AccountError("Die Mitgliedsnummer hat sechs Ziffern.")
-        office_list = ",".join(_offices(offices))
+    """Store an application (state: e-mail unconfirmed), refused with every problem at once
+    (:class:`FormErrors`) unless the fund could approve it: a known member with those billing
+    offices, an address without an account or an undecided application.
+
+    ``form_token`` (from the form, at least 32 characters) makes a repeated submission of the
+    same form find the application stored by the first (``Registered.repeated``).
+    ``client`` is the applicant's address. ``problems`` may carry the form's own problems (the
+    terms not accepted) to report with these.
+    """
+    if form_token is not None and len(form_token) >= 32:
+        earlier = by_form_token(session, form_token)
+        if earlier is not None:
+            return Registered(earlier, "", form_token, repeated=True)
     else:
-        center_name = check_person_name(center_name, "den Namen des Rechenzentrums")
+        form_token = secrets.token_urlsafe(24)
+    problems = problems or Problems()
+    email = first = last = office_list = ""
+    with problems.at("email"):
+        email = check_email(applicant.email, role_mailboxes)
+        if _pending(session, email):
+            raise AccountError(NOT_AGAIN)
+    with problems.at("first_name"):
+        first = check_person_name(applicant.first_name, "den Vornamen")
+    with problems.at("last_name"):
+        last = check_person_name(applicant.last_name, "den Nachnamen")
+    if kind is ApplicationKind.ADMINISTRATOR:
+        office_list = _member_offices(session, member_number.strip(), offices, problems)
+    else:
+        with problems.at("center_name"):
+            center_name = check_person_name(center_name, "den Namen des Rechenzentrums")
         if not betriebsnummer_valid(betriebsnummer.strip()):
-            raise AccountError("Die Betriebsnummer ist nicht gültig (acht Ziffern mit Prüfziffer).")
-        office_list = ""
-    confirm_token, form_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+            problems.add(
+                "betriebsnummer",
+                "Die Betriebsnummer ist nicht gültig (acht Ziffern mit Prüfziffer).",
+            )
+    problems.raise_any()
+    confirm_token = secrets.token_urlsafe(24)
     application = Application(
         number=digest(form_token)[:20],  # replaced by the number below once the row has its id
         kind=kind.value,
@@ -185,7 +258,7 @@ def confirm(
 def find_application(session: Session, number: str) -> Application:
     application = session.scalar(select(Application).where(Application.number == number))
     if application is None:
-        raise UsageError(f"no application {number}")
+        raise UsageError(f"Es gibt keinen Antrag {number}.")
     return application
 
 
@@ -198,9 +271,11 @@ def list_applications(session: Session, state: ApplicationState | None = None) -
 
 def _undecided(application: Application) -> None:
     if application.state == ApplicationState.UNCONFIRMED:
-        raise UsageError(f"application {application.number}: the e-mail address is not confirmed")
+        raise UsageError(
+            f"Antrag {application.number}: die E-Mail-Adresse ist noch nicht bestätigt."
+        )
     if application.state != ApplicationState.WAITING:
-        raise UsageError(f"application {application.number} is already {application.state}")
+        raise UsageError(f"Antrag {application.number} ist bereits {application.state}.")
 
 
 def approve(
@@ -232,7 +307,9 @@ def _administrator(
 ) -> Account:
     member = find_member(session, application.member_number or "")
     if member is None:
-        raise UsageError(f"member {application.member_number} is not registered (zvk members add)")
+        raise UsageError(
+            f"Das Mitglied {application.member_number} ist nicht registriert (zvk members add)."
+        )
     wanted = application.offices.split(",")
     offices = {
         o.number: o.id
@@ -244,7 +321,9 @@ def _administrator(
     }
     missing = [o for o in wanted if o not in offices]
     if missing:
-        raise UsageError(f"member {member.number} has no billing office {', '.join(missing)}")
+        raise UsageError(
+            f"Das Mitglied {member.number} hat keine Abrechnungsstelle {', '.join(missing)}."
+        )
     return create_account(
         session,
         email=application.email,
@@ -284,9 +363,9 @@ def _data_center(
 def reject(session: Session, number: str, reason: str, actor: Actor, now: datetime) -> Application:
     application = find_application(session, number)
     if application.state not in (ApplicationState.UNCONFIRMED, ApplicationState.WAITING):
-        raise UsageError(f"application {application.number} is already {application.state}")
+        raise UsageError(f"Antrag {application.number} ist bereits {application.state}.")
     if not reason.strip():
-        raise UsageError("--reason is empty: name the reason")
+        raise UsageError("Bitte geben Sie eine Begründung an (--reason).")
     visible(reason, "Die Begründung")
     application.state = ApplicationState.REJECTED.value
     application.decided_at = now

@@ -91,3 +91,14 @@ def newest(session: Session, limit: int = 500) -> list[AuditEntry]:
             select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
         )
     )
+
+
+def subject_labels(session: Session, entries: list[AuditEntry]) -> dict[int, str]:
+    """Whom each entry concerned: the account's name and e-mail address, by account id."""
+    ids = {e.subject_id for e in entries if e.subject_id is not None}
+    if not ids:
+        return {}
+    return {
+        account.id: f"{account.name} ({account.email})"
+        for account in session.scalars(select(Account).where(Account.id.in_(ids)))
+    }

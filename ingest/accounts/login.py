@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from ingest.accounts.audit import Actor, failures_from, record
 from ingest.accounts.models import Account, utc
 from ingest.accounts.passwords import (
-    AccountError,
     hash_secret,
     new_one_time_password,
     password_problems,
     verify_secret,
 )
+from ingest.accounts.problems import AccountError, FormErrors
 from ingest.accounts.sessions import end_sessions
 
 MAX_FAILURES = 5
@@ -155,11 +155,11 @@ def set_personal_password(
         if account.locked_until is not None:
             end_sessions(session, account)
         raise AccountError("Das bisherige Passwort ist nicht richtig.")
+    problems = [("password", problem) for problem in password_problems(password, account.email)]
     if password != repeated:
-        raise AccountError("Die beiden Passwörter stimmen nicht überein.")
-    problems = password_problems(password, account.email)
+        problems.append(("password2", "Die beiden Passwörter stimmen nicht überein."))
     if problems:
-        raise AccountError(" ".join(problems))
+        raise FormErrors(problems)
     account.password_hash = hash_secret(password)
     account.must_set_password = False
     account.otp_hash, account.otp_expires_at = None, None

@@ -152,6 +152,9 @@ class PortalSession(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     # The authenticator app's secret offered on the setup page, until a code confirms it.
     pending_totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # What the page a form redirects to shows once (see ``ingest.portal.flash``); a one-time
+    # password only sealed, its key in the browser.
+    flash: Mapped[str | None] = mapped_column(Text)
 
 
 class PortalKey(Base):

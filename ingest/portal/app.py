@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from ingest.portal import (
     views_admin,
     views_console,
+    views_once,
     views_public,
     views_registration,
     views_second_factor,
@@ -71,6 +73,7 @@ def create_app(
         views_registration,
         views_admin,
         views_console,
+        views_once,
     ):
         app.include_router(module.router)
 
@@ -111,6 +114,11 @@ def create_app(
             {"title": "Kein Zugriff", "text": exc.explanation},
             status=403,
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, _exc: RequestValidationError) -> Response:
+        """A path or query that does not fit the route (``/sachbearbeiter/abc``) names nothing."""
+        return await http_error(request, HTTPException(404))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ingest.accounts.accounts import create_account, office_ids_of
 from ingest.accounts.applications import Applicant, approve, confirm, register
 from ingest.accounts.audit import Actor
-from ingest.accounts.clerks import create_clerk
+from ingest.accounts.clerks import ClerkForm, create_clerk
 from ingest.accounts.login import issue_one_time_password
 from ingest.accounts.models import ApplicationKind, Role
 from ingest.settings import Settings
@@ -67,10 +67,9 @@ def portal_demo(
         clerk = create_clerk(
             session,
             admin,
-            email="bernd.weber@musterhausen.example",
-            first_name="Bernd",
-            last_name="Weber",
-            office_ids=office_ids_of(session, admin),
+            ClerkForm(
+                "bernd.weber@musterhausen.example", "Bernd", "Weber", office_ids_of(session, admin)
+            ),
             actor=Actor.of(admin, "lokal"),
             now=now,
             role_mailboxes=portal.role_mailboxes,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from ingest.accounts.accounts import offices_of, set_active
-from ingest.accounts.audit import history
+from ingest.accounts.audit import history, subject_labels
 from ingest.accounts.clerks import (
+    ClerkForm,
     NotFound,
     administrator_for,
     administrators_beside,
@@ -19,8 +22,18 @@ from ingest.accounts.clerks import (
 )
 from ingest.accounts.login import issue_one_time_password
 from ingest.accounts.models import Account, Role
-from ingest.accounts.passwords import AccountError
-from ingest.portal.web import Viewer, field, many, page, portal_of, posted, viewer
+from ingest.accounts.problems import AccountError
+from ingest.portal import flash
+from ingest.portal.web import (
+    Viewer,
+    field,
+    many,
+    page,
+    portal_of,
+    posted,
+    problems_context,
+    viewer,
+)
 
 router = APIRouter(prefix="/sachbearbeiter")
 
@@ -47,12 +60,13 @@ def clerks(request: Request) -> Response:
         rows = [(c, offices_of(db, c)) for c in clerks_of(db, who.account)]
         others = administrators_beside(db, who.account)
         changes = history(db, [c.id for c, _ in rows] + [a.id for a in others])
-        return page(
-            request,
-            "clerks.html",
-            {"rows": rows, "others": others, "changes": changes},
-            viewer=who,
-        )
+        context = {
+            "rows": rows,
+            "others": others,
+            "changes": changes,
+            "subjects": subject_labels(db, changes),
+        }
+        return page(request, "clerks.html", context, viewer=who)
 
 
 @router.get("/anlegen")
@@ -67,37 +81,64 @@ def new_clerk_form(request: Request) -> Response:
         )
 
 
+def _form(form: dict[str, Any]) -> ClerkForm:
+    return ClerkForm(
+        field(form, "email"), field(form, "first_name"), field(form, "last_name"), _office_ids(form)
+    )
+
+
+def _refused(
+    request: Request,
+    db: Session,
+    who: Viewer,
+    sent: ClerkForm,
+    exc: AccountError,
+    clerk: Account | None = None,
+) -> Response:
+    context = {
+        "clerk": clerk,
+        "offices": _offices_choice(db, who.account),
+        "values": {"first_name": sent.first_name, "last_name": sent.last_name, "email": sent.email},
+        "chosen": sent.office_ids,
+        **problems_context(exc),
+    }
+    return page(request, "clerk_form.html", context, status=400, viewer=who)
+
+
+def _show_one_time_password(
+    request: Request, who: Viewer, account: Account, secret: str
+) -> Response:
+    portal = portal_of(request)
+    redirect = RedirectResponse(flash.PAGE, status_code=303)
+    return flash.one_time_password(
+        who.row, redirect, account.id, secret, "/sachbearbeiter", portal.secure_cookies
+    )
+
+
 @router.post("/anlegen")
 async def new_clerk(request: Request) -> Response:
     form = await posted(request)
     portal = portal_of(request)
     settings = portal.settings.portal
+    sent = _form(form)
     with portal.transaction() as db:
         who = viewer(request, db, Role.ADMINISTRATOR)
-        values = {k: field(form, k) for k in ("first_name", "last_name", "email")}
         try:
             with db.begin_nested():
                 clerk = create_clerk(
                     db,
                     who.account,
-                    **values,
-                    office_ids=_office_ids(form),
+                    sent,
                     actor=who.actor,
                     now=portal.clock(),
                     role_mailboxes=settings.role_mailboxes,
                 )
         except AccountError as exc:
-            context = {
-                "offices": _offices_choice(db, who.account),
-                "values": values,
-                "chosen": _office_ids(form),
-                "error": str(exc),
-            }
-            return page(request, "clerk_form.html", context, status=400, viewer=who)
+            return _refused(request, db, who, sent, exc)
         secret = issue_one_time_password(
             db, clerk, who.actor, portal.clock(), settings.otp_valid_days
         )
-        return page(request, "otp.html", {"account": clerk, "otp": secret}, viewer=who)
+        return _show_one_time_password(request, who, clerk, secret)
 
 
 @router.get("/{clerk_id}")
@@ -123,32 +164,24 @@ async def edit_clerk(request: Request, clerk_id: int) -> Response:
     form = await posted(request)
     portal = portal_of(request)
     settings = portal.settings.portal
+    sent = _form(form)
     with portal.transaction() as db:
         who = viewer(request, db, Role.ADMINISTRATOR)
         clerk = _clerk(db, who, clerk_id)
-        values = {k: field(form, k) for k in ("first_name", "last_name", "email")}
         try:
             with db.begin_nested():
                 update_clerk(
                     db,
                     who.account,
                     clerk,
-                    **values,
-                    office_ids=_office_ids(form),
+                    sent,
                     actor=who.actor,
                     now=portal.clock(),
                     role_mailboxes=settings.role_mailboxes,
                 )
         except AccountError as exc:
             db.refresh(clerk)
-            context = {
-                "clerk": clerk,
-                "offices": _offices_choice(db, who.account),
-                "values": values,
-                "chosen": _office_ids(form),
-                "error": str(exc),
-            }
-            return page(request, "clerk_form.html", context, status=400, viewer=who)
+            return _refused(request, db, who, sent, exc, clerk)
     return RedirectResponse("/sachbearbeiter", status_code=303)
 
 
@@ -162,7 +195,7 @@ async def new_otp(request: Request, clerk_id: int) -> Response:
         secret = issue_one_time_password(
             db, clerk, who.actor, portal.clock(), portal.settings.portal.otp_valid_days
         )
-        return page(request, "otp.html", {"account": clerk, "otp": secret}, viewer=who)
+        return _show_one_time_password(request, who, clerk, secret)
 
 
 @router.post("/{clerk_id}/{action}")

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from ingest.accounts.accounts import set_active
 from ingest.accounts.applications import approve, list_applications, reject
-from ingest.accounts.audit import newest
+from ingest.accounts.audit import newest, subject_labels
 from ingest.accounts.login import issue_one_time_password
 from ingest.accounts.models import Account, Role
 from ingest.errors import UsageError
+from ingest.portal import flash
 from ingest.portal.web import field, page, portal_of, posted, viewer
 
 router = APIRouter(prefix="/konsole")
@@ -22,9 +23,9 @@ router = APIRouter(prefix="/konsole")
 def applications(request: Request) -> Response:
     with portal_of(request).transaction() as db:
         who = viewer(request, db, Role.KASSE)
-        return page(
-            request, "console_applications.html", {"rows": list_applications(db)}, viewer=who
-        )
+        told = flash.take(who.row)
+        context = {"rows": list_applications(db), "error": told.error if told else ""}
+        return page(request, "console_applications.html", context, viewer=who)
 
 
 @router.post("/antraege/{number}/{decision}")
@@ -50,10 +51,13 @@ async def decide(request: Request, number: str, decision: str) -> Response:
                 else:
                     reject(db, number, field(form, "reason"), who.actor, portal.clock())
         except UsageError as exc:
-            context = {"rows": list_applications(db), "error": str(exc)}
-            return page(request, "console_applications.html", context, status=400, viewer=who)
+            flash.put(who.row, flash.Flash(error=str(exc)))
+            return RedirectResponse("/konsole/antraege", status_code=303)
         if decision == "genehmigen":
-            return page(request, "otp.html", {"account": account, "otp": secret}, viewer=who)
+            redirect = RedirectResponse(flash.PAGE, status_code=303)
+            return flash.one_time_password(
+                who.row, redirect, account.id, secret, "/konsole/antraege", portal.secure_cookies
+            )
     return RedirectResponse("/konsole/antraege", status_code=303)
 
 
@@ -69,7 +73,9 @@ def users(request: Request) -> Response:
 def audit(request: Request) -> Response:
     with portal_of(request).transaction() as db:
         who = viewer(request, db, Role.KASSE)
-        return page(request, "console_audit.html", {"rows": newest(db)}, viewer=who)
+        rows = newest(db)
+        context = {"rows": rows, "subjects": subject_labels(db, rows)}
+        return page(request, "console_audit.html", context, viewer=who)
 
 
 @router.post("/benutzer/{account_id}/{action}")
@@ -87,6 +93,9 @@ async def user_action(request: Request, account_id: int, action: str) -> Respons
             secret = issue_one_time_password(
                 db, account, who.actor, portal.clock(), portal.settings.portal.otp_valid_days
             )
-            return page(request, "otp.html", {"account": account, "otp": secret}, viewer=who)
+            redirect = RedirectResponse(flash.PAGE, status_code=303)
+            return flash.one_time_password(
+                who.row, redirect, account.id, secret, "/konsole/benutzer", portal.secure_cookies
+            )
         set_active(db, account, action == "aktivieren", who.actor, portal.clock())
     return RedirectResponse("/konsole/benutzer", status_code=303)

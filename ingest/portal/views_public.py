@@ -19,6 +19,7 @@ from ingest.portal.web import (
     page,
     portal_of,
     posted,
+    problems_context,
     viewer,
 )
 
@@ -146,7 +147,8 @@ async def password_save(request: Request) -> Response:
                 current=field(form, "current"),
             )
         except AccountError as exc:
-            return page(request, "password.html", {"error": str(exc)}, status=400, viewer=who)
+            context = problems_context(exc)
+            return page(request, "password.html", context, status=400, viewer=who)
         opened = open_session(db, who.account, portal.clock())
     return with_session_cookie(portal, RedirectResponse("/", status_code=303), opened.token)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 import smtplib
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.accounts.applications import (
@@ -21,10 +23,10 @@ from ingest.accounts.applications import (
     too_many_registrations,
 )
 from ingest.accounts.models import Application, ApplicationKind
-from ingest.accounts.passwords import AccountError
+from ingest.accounts.problems import AccountError, Problems
 from ingest.portal.mail import send_mail
 from ingest.portal.pdf import application_pdf
-from ingest.portal.web import client_of, field, page, portal_of, posted
+from ingest.portal.web import client_of, field, page, portal_of, posted, problems_context
 from ingest.storing.registry import find_member
 
 router = APIRouter()
@@ -55,27 +57,27 @@ def _kind(kind: str) -> ApplicationKind:
 @router.get("/registrierung/{kind}")
 def registration_form(request: Request, kind: str) -> Response:
     chosen = _kind(kind)
-    return page(request, "register.html", {"kind": chosen.value, "values": {}})
+    context: dict[str, object] = {
+        "kind": chosen.value,
+        "values": {},
+        "form_key": secrets.token_urlsafe(32),
+    }
+    return page(request, "register.html", context)
 
 
 @router.post("/registrierung/{kind}")
 async def registration(request: Request, kind: str) -> Response:
+    """Store the application and answer with a redirect to its page; the same form sent twice
+    (its ``antrag`` key) leads to the application of the first."""
     chosen = _kind(kind)
     form = await posted(request, anonymous=True)
-    values = {name: field(form, name) for name in _FIELDS}
+    values = {name: field(form, name) for name in (*_FIELDS, "terms")}
+    form_key = field(form, "antrag")
     portal = portal_of(request)
     settings = portal.settings
-
-    def again(error: str) -> Response:
-        return page(
-            request,
-            "register.html",
-            {"kind": chosen.value, "values": values, "error": error},
-            status=400,
-        )
-
-    if field(form, "terms") != "ja":
-        return again("Bitte akzeptieren Sie die Nutzungsbedingungen.")
+    problems = Problems()
+    if values["terms"] != "ja":
+        problems.add("terms", "Bitte akzeptieren Sie die Nutzungsbedingungen.")
     try:
         with portal.transaction() as db:
             if too_many_registrations(
@@ -100,28 +102,38 @@ async def registration(request: Request, kind: str) -> Response:
                 center_name=values["center_name"],
                 betriebsnummer=values["betriebsnummer"],
                 client=client_of(request),
+                form_token=form_key,
+                problems=problems,
             )
     except AccountError as exc:
-        return again(str(exc))
+        context = {"kind": chosen.value, "values": values, "form_key": form_key}
+        return page(request, "register.html", {**context, **problems_context(exc)}, status=400)
+    except IntegrityError:  # the same form's first submission was stored meanwhile
+        return RedirectResponse(f"/antrag/{form_key}", status_code=303)
+    target = f"/antrag/{registered.form_token}"
+    if registered.repeated:
+        return RedirectResponse(target, status_code=303)
     try:
         _send_confirmation(request, registered)
-        mailed = True
     except (OSError, smtplib.SMTPException) as exc:
         log.error(
             "confirmation mail not sent",
             application=registered.application.number,
             error=type(exc).__name__,
         )
-        mailed = False
-    return page(
-        request,
-        "registered.html",
-        {
-            "application": registered.application,
-            "form_token": registered.form_token,
-            "mailed": mailed,
-        },
-    )
+        target += "?versand=fehlgeschlagen"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/antrag/{token}")
+def registered_page(request: Request, token: str, versand: str = "") -> Response:
+    """The page after the registration: the Antragsnummer and the form to download."""
+    with portal_of(request).transaction() as db:
+        application = by_form_token(db, token)
+        if application is None:
+            raise HTTPException(404)
+        context = {"application": application, "form_token": token, "mailed": not versand}
+        return page(request, "registered.html", context)
 
 
 def _send_confirmation(request: Request, registered: Registered) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ingest.accounts.audit import Actor
 from ingest.accounts.models import Account, ApplicationState, PortalSession, Role
+from ingest.accounts.problems import AccountError
 from ingest.accounts.sessions import current, signing_key
 from ingest.localtime import local_german
 from ingest.settings import Settings
@@ -267,6 +268,19 @@ def field(form: dict[str, Any], name: str) -> str:
 def many(form: dict[str, Any], name: str) -> list[str]:
     value = form.get(name, [])
     return [value] if isinstance(value, str) else list(value)
+
+
+def problems_context(exc: AccountError) -> dict[str, Any]:
+    """The template context of a refused form: ``errors`` (field → German messages, shown at
+    each field and linked from the summary) and ``error`` (the problems of the whole form)."""
+    errors: dict[str, list[str]] = {}
+    general = []
+    for name, message in exc.problems:
+        if name:
+            errors.setdefault(name, []).append(message)
+        else:
+            general.append(message)
+    return {"errors": errors, "error": " ".join(general)}
 
 
 def page(

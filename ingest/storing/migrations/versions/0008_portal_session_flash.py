@@ -1,0 +1,27 @@
+"""portal: a one-time message in the session (shown by the page a form redirects to)
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0008'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('portal_sessions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('flash', sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('portal_sessions', schema=None) as batch_op:
+        batch_op.drop_column('flash')
