@@ -1,6 +1,6 @@
 """End to end in real headless Chromium against the portal served by uvicorn on a free port:
-registration, confirmation mail, application form, approval by `zvk`, first logins, clerks,
-the administrator's 403, deactivation ending the clerk's session."""
+registration, confirmation mail, application form, approval by `zvk` and in the console, first
+logins, clerks, the administrator's 403, deactivation ending the clerk's session."""
 
 from __future__ import annotations
 
@@ -167,7 +167,8 @@ def test_data_center_from_registration_to_first_login(
     portal_url: tuple[str, Settings],
     browser,  # type: ignore[no-untyped-def]
 ) -> None:
-    """A data center registers with its Betriebsnummer, is approved by `zvk`, signs in."""
+    """A data center registers with its Betriebsnummer, is approved by the fund's operator in
+    the console, signs in."""
     base, settings = portal_url
     page = browser.new_context().new_page()
     page.goto(base + "/registrierung/rechenzentrum")
@@ -199,7 +200,21 @@ def test_data_center_from_registration_to_first_login(
         check=True,
     ).stdout
     assert number in listed and "87654322" in listed
-    otp = _zvk(settings, "applications", "approve", number)
+
+    # The fund's operator approves in the console ("Anträge"), as a person in the browser.
+    operator_otp = _zvk(
+        settings, "operators", "add", "--email", "olga.kasse@zvk.example", "--name", "Olga Kasse"
+    )
+    console = browser.new_context().new_page()
+    _first_login(console, base, "olga.kasse@zvk.example", operator_otp)
+    console.goto(base + "/konsole/antraege")
+    row = console.locator(f'tr[data-antrag="{number}"]')
+    row.get_by_role("button", name="Genehmigen").click()
+    otp = console.locator("[data-otp]").inner_text().strip()
+    assert "Emil" in console.content() and "Roth" in console.content()
+    console.reload()  # shown once: a reload neither shows it again nor approves again
+    assert otp not in console.content()
+
     _first_login(page, base, "emil.roth@lohnservice.example", otp)
     assert "Rechenzentrum" in page.content()
     assert _zvk(settings, "senders", "list").strip() != ""
