@@ -9,7 +9,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from ingest.accounts.accounts import check_email
 from ingest.accounts.models import Account, AuditEntry
+from ingest.accounts.problems import AccountError
 from ingest.settings import Settings
 from ingest.storing.db import make_engine, session_factory
 from tests.portal_support import (
@@ -306,3 +308,26 @@ def test_redirects_never_name_the_requests_host(client: Client, clock: Clock) ->
         assert "evil.example" not in answer.headers.get("location", "")
     login = client.http.post("/abmelden", data={"csrf": client.csrf()}, follow_redirects=False)
     assert login.headers["location"] == "/anmelden"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "anna.adler@stadt-a.example.",
+        "anna.adler@stadt-a..example",
+        ".anna@stadt-a.example",
+        "anna.@stadt-a.example",
+        "anna..adler@stadt-a.example",
+        "anna@.stadt-a.example",
+    ],
+)
+def test_an_address_with_a_stray_dot_is_refused(address: str) -> None:
+    """`anna@stadt.example.` names the mailbox of `anna@stadt.example`: it must not pass the
+    checks for an existing account or application as another address."""
+    with pytest.raises(AccountError):
+        check_email(address, ["info"])
+
+
+def test_ordinary_addresses_pass() -> None:
+    for address in ("anna.adler@stadt-a.example", "a.b-c_d+x@sub.stadt-a.example"):
+        assert check_email(address, ["info"]) == address

@@ -16,7 +16,9 @@ from ingest.accounts.sessions import end_sessions
 from ingest.accounts.text import visible
 from ingest.storing.models import BillingOffice
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# local part and domain without a dot at either end or two in a row: `anna@stadt.example.` is
+# the same mailbox as `anna@stadt.example` and must not pass for another address
+_EMAIL = re.compile(r"(?!\.)(?!.*\.\.)[^@\s]+(?<!\.)@[^@\s.]+(?:\.[^@\s.]+)+")
 _NAME_LENGTH = 100
 
 
