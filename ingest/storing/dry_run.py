@@ -31,11 +31,10 @@ from ingest.storing.decide import decide
 from ingest.storing.overlay import Overlay
 from ingest.storing.registry import find_sender
 from ingest.storing.view import StoredView
-from ingest.validating.booking_keys import load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.moments import year_of_period
 from ingest.validating.records import ReportData
-from ingest.validating.report_rules import CheckContext, check_report
+from ingest.validating.single import check_single
 from ingest.validating.submission import Submission
 
 
@@ -71,7 +70,7 @@ def check_against_stored(
     if is_writer(source):
         raise UsageError("a dry run needs an engine that is not the pipeline's writer")
     catalogue = catalogue or load_catalogue()
-    findings = stateless_findings(report, submission, catalogue, checks or ChecksSettings())
+    findings = check_single(report, submission, checks or ChecksSettings(), catalogue)
     with read_only(source) as session:
         view = StoredView(
             session,
@@ -88,19 +87,6 @@ def check_against_stored(
             assert view.overlay is not None
             view.overlay.close()
     return [*findings, *decision.findings]
-
-
-def stateless_findings(
-    report: ReportData, submission: Submission, catalogue: Catalogue, checks: ChecksSettings
-) -> list[Finding]:
-    """The checks of ``report`` that need no database, as in a file of that submission."""
-    context = CheckContext(
-        catalogue=catalogue,
-        booking_keys=load_booking_keys(),
-        checks=checks,
-        submission=submission,
-    )
-    return check_report(report, context)
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ingest.settings import Settings
+from ingest.settings import ChecksSettings, Settings
 from ingest.validating.booking_keys import BookingKeys, load_booking_keys
 from ingest.validating.findings import Catalogue, Finding, load_catalogue
 from ingest.validating.forms import FormReading, read_form
@@ -24,31 +24,19 @@ from ingest.validating.submission import Submission
 def check_single(
     report: ReportData,
     submission: Submission,
-    settings: Settings,
+    checks: ChecksSettings,
     catalogue: Catalogue | None = None,
     booking_keys: BookingKeys | None = None,
 ) -> list[Finding]:
     """Every stateless finding about ``report`` in ``submission``, in the order a file gives
     them (the checks against the fund's stored state are not among them)."""
-    context = _context(
-        submission,
-        settings,
-        catalogue if catalogue is not None else load_catalogue(),
-        booking_keys if booking_keys is not None else load_booking_keys(),
-    )
-    return check_report(report, context)
-
-
-def _context(
-    submission: Submission, settings: Settings, catalogue: Catalogue, booking_keys: BookingKeys
-) -> CheckContext:
-    """The context the report checks take: the submission and the configured checks."""
-    return CheckContext(
-        catalogue=catalogue,
-        booking_keys=booking_keys,
-        checks=settings.checks,
+    context = CheckContext(
+        catalogue=catalogue if catalogue is not None else load_catalogue(),
+        booking_keys=booking_keys if booking_keys is not None else load_booking_keys(),
+        checks=checks,
         submission=submission,
     )
+    return check_report(report, context)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,4 +73,6 @@ def check_form(
     )
     if report is None:
         return FormCheck(reading, submission, list(reading.findings))
-    return FormCheck(reading, submission, check_single(report, submission, settings, catalogue))
+    return FormCheck(
+        reading, submission, check_single(report, submission, settings.checks, catalogue)
+    )
