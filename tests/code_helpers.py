@@ -4,12 +4,16 @@ delivery were committed, and one finding of a code with its severity, report num
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from conftest import codes
 from sqlalchemy import select
 
 from ingest.samples.builder import FileBuilder, period_node
+from ingest.settings import Settings
 from ingest.storing.models import Delivery, Report
+from ingest.validating.checker import Batch, FileCheck
+from ingest.validating.records import ReportData
 
 
 def committed_satz(service, verdict) -> set[int]:  # type: ignore[no-untyped-def]
@@ -89,3 +93,15 @@ def annual_file(deliver) -> FileBuilder:  # type: ignore[no-untyped-def]
         b.anmeldung(n, date(2026, 1, 1))
     assert deliver(b).result == "fehlerfrei"
     return FileBuilder(kind="Jahresmeldung", period="2026", file_number=2)
+
+
+def one_report(settings: Settings, tmp_path: Path, builder: FileBuilder) -> ReportData:
+    """The first report of a file, as the reading pass extracts it."""
+    path = tmp_path / "one.xml"
+    builder.write(path)
+    for event_ in FileCheck.without_database(path, settings).read():
+        if isinstance(event_, Batch):
+            report = event_.checked[0].report
+            assert report is not None
+            return report
+    raise AssertionError("no report read")

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from code_helpers import ok
+from code_helpers import ok, one_report
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
@@ -21,7 +21,6 @@ from ingest.settings import Settings
 from ingest.storing.db import make_engine
 from ingest.storing.dry_run import check_against_stored
 from ingest.storing.models import Delivery, FindingRow, Insurance, Period, Person, Report
-from ingest.validating.checker import Batch, FileCheck
 from ingest.validating.records import ReportData
 from ingest.validating.submission import Channel, Submission
 from tests.conftest import SENDER, Deliver
@@ -47,18 +46,6 @@ db.execute(
 print("held", flush=True)
 time.sleep(120)
 """
-
-
-def one_report(settings: Settings, tmp_path: Path, builder: FileBuilder) -> ReportData:
-    """The first report of a file, as the reading pass extracts it."""
-    path = tmp_path / "one.xml"
-    builder.write(path)
-    for event_ in FileCheck.without_database(path, settings).read():
-        if isinstance(event_, Batch):
-            report = event_.checked[0].report
-            assert report is not None
-            return report
-    raise AssertionError("no report read")
 
 
 def submission() -> Submission:

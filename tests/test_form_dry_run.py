@@ -8,15 +8,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from code_helpers import ok
+from code_helpers import ok, one_report
 
 from ingest.samples.builder import FileBuilder
 from ingest.settings import Settings
 from ingest.storing.dry_run import check_against_stored
-from ingest.validating.checker import Batch, FileCheck
 from ingest.validating.findings import Finding
 from ingest.validating.forms import read_form, report_fields
-from ingest.validating.records import ReportData
 from ingest.validating.submission import Submission
 from tests.conftest import SENDER, Deliver
 
@@ -58,15 +56,6 @@ def shown(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
     return [(f.code, f.severity, f.field, f.message) for f in findings if not f.file_level]
 
 
-def first_report(settings: Settings, path: Path) -> ReportData:
-    for event in FileCheck.without_database(path, settings).read():
-        if isinstance(event, Batch):
-            report = event.checked[0].report
-            assert report is not None
-            return report
-    raise AssertionError("no report read")
-
-
 @pytest.fixture
 def registered(deliver: Deliver) -> None:
     b = FileBuilder(period=PERIOD)
@@ -80,9 +69,7 @@ def test_a_form_checked_by_a_dry_run_gets_the_findings_of_the_same_report_in_a_f
 ) -> None:
     b = FileBuilder(period=PERIOD, file_number=2)
     CASES[case](b)
-    path = tmp_path / "one.xml"
-    b.write(path)
-    in_file = first_report(settings, path)
+    in_file = one_report(settings, tmp_path, b)
 
     # The form: the report's fields as a clerk would type them, read without any file.
     reading = read_form(in_file.kind, report_fields(in_file))
@@ -102,12 +89,10 @@ def test_the_cases_cover_stored_and_stateless_findings(
 ) -> None:
     """The comparison above is not empty-handed: it meets findings of both kinds."""
     seen: set[str] = set()
-    for n, make in enumerate(CASES.values()):
+    for make in CASES.values():
         b = FileBuilder(period=PERIOD)
         make(b)
-        path = tmp_path / f"{n}.xml"
-        b.write(path)
-        report = first_report(settings, path)
+        report = one_report(settings, tmp_path, b)
         submission = Submission.of_report(
             report.kind, received_at=datetime.now(UTC), month=PERIOD, sender=SENDER
         )
